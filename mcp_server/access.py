@@ -1,0 +1,78 @@
+"""Which tools a configuration and an API key may use: scopes, read-only mode and the allow-list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mcp_server import errors
+from mcp_server.catalog import TOOLS, Tool
+from mcp_server.config import Settings
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What PostHog lets a key do, from `/api/personal_api_keys/@current/`.
+
+    `scopes` is None when the look-up failed: nothing is filtered, and PostHog's own 403 speaks.
+    """
+
+    scopes: frozenset[str] | None
+    scoped_teams: tuple[int, ...] = ()
+
+    @classmethod
+    def from_key(cls, key_info: Mapping[str, Any]) -> Grant:
+        """Read a personal API key object as PostHog returns it."""
+        scopes = key_info.get("scopes") or []
+        teams = key_info.get("scoped_teams") or []
+        return cls(
+            frozenset(str(s) for s in scopes if isinstance(s, str)),
+            tuple(t for t in teams if isinstance(t, int) and not isinstance(t, bool)),
+        )
+
+    @property
+    def unrestricted(self) -> bool:
+        """A legacy unscoped key (no scopes, or `*`), or an unknown one: PostHog decides."""
+        return self.scopes is None or not self.scopes or "*" in self.scopes
+
+    def allows(self, scope: str) -> bool:
+        """Whether the key holds `scope`; `X:write` implies `X:read`."""
+        if self.unrestricted:
+            return True
+        assert self.scopes is not None
+        if scope in self.scopes:
+            return True
+        resource, _, action = scope.partition(":")
+        return action == "read" and f"{resource}:write" in self.scopes
+
+    def refusal(self, tool: Tool) -> errors.ToolError | None:
+        """Why the key cannot call the tool, or None when it can."""
+        if tool.scope is None:
+            # PostHog refuses these endpoints to every scoped key; a `*` key may be a legacy one, so let it try.
+            return None if self.unrestricted else errors.legacy_key_only(tool.name)
+        if self.allows(tool.scope):
+            return None
+        return errors.scope_missing(tool.name, tool.scope, self.scopes or ())
+
+
+EVERYTHING = Grant(None)
+
+
+def configured_refusal(tool: Tool, settings: Settings) -> errors.ToolError | None:
+    """Why this configuration leaves the tool out, or None."""
+    if settings.tools is not None and tool.name not in settings.tools:
+        return errors.not_allowed(tool.name)
+    if settings.read_only and not tool.read_only:
+        return errors.read_only(tool.name)
+    return None
+
+
+def configured_tools(settings: Settings) -> tuple[Tool, ...]:
+    """The tools the configuration exposes, before any key is asked."""
+    return tuple(tool for tool in TOOLS if configured_refusal(tool, settings) is None)
+
+
+def usable(tools: Iterable[Tool], grant: Grant) -> list[Tool]:
+    """The tools a key may call."""
+    return [tool for tool in tools if grant.refusal(tool) is None]

@@ -1,0 +1,61 @@
+"""Wiring: settings become one shared PostHog client, the adapter, and the accounts that call through them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from mcp_server import access
+from mcp_server.accounts import Account, AccountCache
+from mcp_server.backend import Backend
+from mcp_server.catalog import Tool
+from mcp_server.config import Settings
+from mcp_server.posthog import PostHogClient
+
+
+@dataclass
+class App:
+    """One running server's parts, shared by every session and transport."""
+
+    settings: Settings
+    client: PostHogClient
+    backend: Backend
+    tools: tuple[Tool, ...]
+    default_account: Account | None
+    accounts: AccountCache | None = None
+    extra_secrets: list[str] = field(default_factory=list)
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        **client_options: Any,
+    ) -> App:
+        """Build the parts; `transport` replaces the network (the sandbox, or a test's mock)."""
+        base_url = settings.posthog_host
+        if settings.sandbox and transport is None:
+            from mcp_server.sandbox import embedded_transport
+
+            transport = embedded_transport(settings.sandbox_db)
+        client = PostHogClient(base_url, timeout=settings.timeout, transport=transport, **client_options)
+        backend = Backend(settings.posthog_host, settings.response_budget)
+        default_account = None
+        if settings.api_key:
+            default_account = Account(settings.api_key, client, settings.project_id)
+        accounts = None
+        if settings.per_request_keys:
+            accounts = AccountCache(lambda key: Account(key, client, settings.project_id))
+        return cls(settings, client, backend, access.configured_tools(settings), default_account, accounts)
+
+    def secrets(self) -> list[str]:
+        """Strings that must never appear in a result or a log line."""
+        found = [self.settings.api_key or "", self.settings.auth_token or "", *self.extra_secrets]
+        return [secret for secret in found if secret]
+
+    async def aclose(self) -> None:
+        """Release the connection pool."""
+        await self.client.aclose()

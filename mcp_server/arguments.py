@@ -1,0 +1,396 @@
+"""The arguments each tool takes: pydantic models whose JSON schemas are what the model sees.
+
+Field names are PostHog's own, so an agent that knows PostHog's API knows the tools.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from enum import StrEnum
+from functools import partial
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, model_validator
+
+from mcp_server import errors
+
+SHORT_ID = re.compile(r"^[A-Za-z0-9]{8}$")
+DIGITS = re.compile(r"^[0-9]{1,18}$")
+DATE = r"^(-?[0-9]+[hdwmqy]|all|mStart|wStart|dStart|yStart|[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+Z?)?)$"
+
+
+class Arguments(BaseModel):
+    """Base of every argument model: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
+
+
+def _insight_id(value: Any) -> int | str:
+    if isinstance(value, bool):
+        raise ValueError("must be a numeric insight id or an 8-character short_id")
+    if isinstance(value, int) and value >= 1:
+        return value
+    if isinstance(value, str):
+        if DIGITS.match(value) and int(value) >= 1:
+            return int(value)
+        if SHORT_ID.match(value):
+            return value
+    raise ValueError("must be a numeric insight id (a positive integer) or an 8-character short_id")
+
+
+def _positive_id(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    if isinstance(value, str) and DIGITS.match(value) and int(value) >= 1:
+        return int(value)
+    raise ValueError("must be a positive integer id")
+
+
+InsightId = Annotated[
+    int | str,
+    PlainValidator(_insight_id),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": "^([0-9]+|[A-Za-z0-9]{8})$"}],
+            "description": "The insight's numeric id, or its 8-character short_id (as in its URL).",
+        }
+    ),
+]
+ElementId = Annotated[
+    int,
+    PlainValidator(_positive_id),
+    WithJsonSchema({"type": "integer", "minimum": 1, "description": "The element's numeric id."}),
+]
+Cursor = Annotated[
+    str | None,
+    Field(description="next_cursor from the previous page; leave out for the first page.", max_length=1000),
+]
+
+
+def _date_text(value: str) -> str:
+    if not re.match(DATE, value):
+        raise ValueError("must be a date (YYYY-MM-DD, optionally with a time) or relative, like -7d, -24h, -3m")
+    return value
+
+
+# The pattern is checked here rather than in the schema, where it would cost tokens on every field.
+DateText = Annotated[str, Field(max_length=40), AfterValidator(_date_text), WithJsonSchema({"type": "string"})]
+
+
+class Refresh(StrEnum):
+    """PostHog's `refresh` modes for computing an insight's results."""
+
+    FORCE_CACHE = "force_cache"
+    BLOCKING = "blocking"
+    FORCE_BLOCKING = "force_blocking"
+    ASYNC = "async"
+    FORCE_ASYNC = "force_async"
+    LAZY_ASYNC = "lazy_async"
+    ASYNC_EXCEPT_ON_CACHE_MISS = "async_except_on_cache_miss"
+
+
+class InsightType(StrEnum):
+    """Insight types PostHog filters by."""
+
+    TRENDS = "TRENDS"
+    FUNNELS = "FUNNELS"
+    RETENTION = "RETENTION"
+    PATHS = "PATHS"
+    STICKINESS = "STICKINESS"
+    LIFECYCLE = "LIFECYCLE"
+    JSON = "JSON"
+    SQL = "SQL"
+
+
+class InsightOrder(StrEnum):
+    """Orderings PostHog's insight list accepts."""
+
+    LAST_MODIFIED_DESC = "-last_modified_at"
+    LAST_MODIFIED = "last_modified_at"
+    CREATED_DESC = "-created_at"
+    CREATED = "created_at"
+    LAST_VIEWED_DESC = "-last_viewed_at"
+    NAME = "name"
+    NAME_DESC = "-name"
+
+
+class ElementKey(StrEnum):
+    """Element fields whose values PostHog can list."""
+
+    TAG_NAME = "tag_name"
+    TEXT = "text"
+    HREF = "href"
+    ATTR_ID = "attr_id"
+
+
+class ClickEvent(StrEnum):
+    """Autocapture event kinds counted by element statistics."""
+
+    AUTOCAPTURE = "$autocapture"
+    RAGECLICK = "$rageclick"
+    DEAD_CLICK = "$dead_click"
+
+
+VIZ_SOURCES = ("TrendsQuery", "FunnelsQuery", "RetentionQuery", "PathsQuery", "StickinessQuery", "LifecycleQuery")
+WRAPPERS = {"InsightVizNode": VIZ_SOURCES, "DataVisualizationNode": ("HogQLQuery",), "DataTableNode": ("HogQLQuery",)}
+ACCEPTED_KINDS = (*WRAPPERS, *VIZ_SOURCES, "HogQLQuery")
+
+
+def _query_node(value: Any, *, sql: bool = True) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError("must be a query object with a `kind`")
+    kind = value.get("kind")
+    accepted = ACCEPTED_KINDS if sql else ("InsightVizNode", *VIZ_SOURCES)
+    if kind not in accepted:
+        raise errors.unknown_query_kind(kind, accepted)
+    if kind in VIZ_SOURCES:
+        return {"kind": "InsightVizNode", "source": value}
+    if kind == "HogQLQuery":
+        if not isinstance(value.get("query"), str) or not value["query"].strip():
+            raise ValueError("a HogQLQuery needs `query`, the SQL text")
+        return {"kind": "DataVisualizationNode", "source": value}
+    source = value.get("source")
+    if not isinstance(source, dict) or source.get("kind") not in WRAPPERS[kind]:
+        raise ValueError(f"a {kind} needs `source`, one of: {', '.join(WRAPPERS[kind])}")
+    return value
+
+
+QUERY_EXAMPLE = '{"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview", "math": "total"}]}'
+
+QueryNode = Annotated[
+    dict[str, Any],
+    PlainValidator(_query_node),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "description": (
+                "A PostHog query node. A bare TrendsQuery, FunnelsQuery, RetentionQuery, PathsQuery, "
+                "StickinessQuery or LifecycleQuery is wrapped in an InsightVizNode, and a bare HogQLQuery in a "
+                f"DataVisualizationNode. Example: {QUERY_EXAMPLE}"
+            ),
+            "properties": {"kind": {"type": "string", "enum": list(ACCEPTED_KINDS)}},
+            "required": ["kind"],
+            "additionalProperties": True,
+        }
+    ),
+]
+VizQueryNode = Annotated[
+    dict[str, Any],
+    PlainValidator(partial(_query_node, sql=False)),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "description": (
+                "A PostHog insight query: a TrendsQuery, FunnelsQuery, RetentionQuery, PathsQuery, StickinessQuery or "
+                f"LifecycleQuery, bare or in an InsightVizNode. Example: {QUERY_EXAMPLE}"
+            ),
+            "properties": {"kind": {"type": "string", "enum": ["InsightVizNode", *VIZ_SOURCES]}},
+            "required": ["kind"],
+            "additionalProperties": True,
+        }
+    ),
+]
+
+
+class InsightsList(Arguments):
+    """Arguments of insights-list."""
+
+    search: str | None = Field(
+        None, max_length=200, description="Text to find in names, descriptions and tags; exact matches first."
+    )
+    short_id: str | None = Field(None, pattern=SHORT_ID.pattern, description="Only the insight with this short_id.")
+    insight: InsightType | None = Field(None, description="Only insights of this type.")
+    saved: bool | None = Field(None, description="true: only saved insights; false: only unsaved ones.")
+    favorited: bool | None = Field(None, description="true: only favorited insights.")
+    user: bool | None = Field(None, description="true: only insights created by the key's owner.")
+    created_by: list[Annotated[int, Field(ge=1)]] | None = Field(
+        None, max_length=50, description="Only insights created by these user ids."
+    )
+    tags: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        None, max_length=20, description="Only insights with any of these tags."
+    )
+    dashboards: list[Annotated[int, Field(ge=1)]] | None = Field(
+        None, max_length=50, description="Only insights on any of these dashboard ids."
+    )
+    date_from: DateText | None = Field(None, description="Modified at or after: YYYY-MM-DD or relative like -7d.")
+    date_to: DateText | None = Field(None, description="Modified at or before: YYYY-MM-DD or relative like -1d.")
+    created_date_from: DateText | None = Field(None, description="Created at or after (YYYY-MM-DD or -30d).")
+    created_date_to: DateText | None = Field(None, description="Created at or before (YYYY-MM-DD or -1d).")
+    last_viewed_date_from: DateText | None = Field(None, description="Last viewed at or after (YYYY-MM-DD or -7d).")
+    last_viewed_date_to: DateText | None = Field(None, description="Last viewed at or before (YYYY-MM-DD or -1d).")
+    order: InsightOrder | None = Field(None, description="Sort order (default: most recently modified first).")
+    limit: int = Field(20, ge=1, le=500, description="Insights per page (default 20, at most 500).")
+    cursor: Cursor = None
+
+
+class InsightGet(Arguments):
+    """Arguments of insight-get."""
+
+    id: InsightId
+    refresh: Refresh | None = Field(
+        None,
+        description=(
+            "How to get results: force_cache (default) serves cached results only; blocking computes stale "
+            "results before answering (can take seconds); async variants start a computation and return at once."
+        ),
+    )
+    client_query_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="Id for a computation this call starts; generated when left out. Pass it to insight-query-cancel.",
+    )
+
+    @model_validator(mode="after")
+    def _name_the_computation(self) -> InsightGet:
+        if self.refresh not in (None, Refresh.FORCE_CACHE.value) and self.client_query_id is None:
+            object.__setattr__(self, "client_query_id", str(uuid.uuid4()))
+        return self
+
+
+Name = Annotated[str, Field(max_length=400, description="The insight's name.")]
+Description = Annotated[str, Field(max_length=2000, description="The insight's description.")]
+Tags = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=100)]],
+    Field(max_length=50, description="Tags, replacing any the insight has."),
+]
+Dashboards = Annotated[
+    list[Annotated[int, Field(ge=1)]],
+    Field(max_length=100, description="Dashboard ids the insight is on; the full list, replacing the current one."),
+]
+
+
+class InsightCreate(Arguments):
+    """Arguments of insight-create."""
+
+    query: QueryNode
+    name: Name | None = None
+    description: Description | None = None
+    tags: Tags | None = None
+    dashboards: Dashboards | None = None
+    favorited: bool | None = Field(None, description="Mark as a favorite.")
+    saved: bool = Field(True, description="Save it to the insights list (default true).")
+
+
+class InsightUpdate(Arguments):
+    """Arguments of insight-update."""
+
+    id: InsightId
+    name: Name | None = None
+    description: Description | None = None
+    query: QueryNode | None = None
+    tags: Tags | None = None
+    dashboards: Dashboards | None = None
+    favorited: bool | None = Field(None, description="Mark or unmark as a favorite.")
+    saved: bool | None = Field(None, description="Whether it appears in the saved insights list.")
+    deleted: bool | None = Field(None, description="false restores a soft-deleted insight.")
+
+
+class InsightRef(Arguments):
+    """An insight named by id."""
+
+    id: InsightId
+
+
+class InsightActivity(Arguments):
+    """Arguments of insights-activity-retrieve."""
+
+    id: InsightId
+    include_values: bool = Field(False, description="Include each change's before and after values (bulky).")
+    limit: int = Field(20, ge=1, le=100, description="Entries per page (default 20, at most 100).")
+    cursor: Cursor = None
+
+
+class NoArguments(Arguments):
+    """A tool that takes no arguments."""
+
+
+class InsightsMarkViewed(Arguments):
+    """Arguments of insights-mark-viewed."""
+
+    insight_ids: list[Annotated[int, Field(ge=1)]] = Field(
+        min_length=1, max_length=2500, description="Numeric ids of the insights viewed (1 to 2500)."
+    )
+
+
+class InsightGenerateMetadata(Arguments):
+    """Arguments of insight-generate-metadata."""
+
+    query: VizQueryNode
+
+
+class InsightQueryCancel(Arguments):
+    """Arguments of insight-query-cancel."""
+
+    client_query_id: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The client_query_id insight-get returned for the computation."
+    )
+
+
+class ElementsList(Arguments):
+    """Arguments of elements-list."""
+
+    limit: int = Field(100, ge=1, le=1000, description="Elements per page (default 100, at most 1000).")
+    cursor: Cursor = None
+
+
+class ElementRef(Arguments):
+    """An element named by id."""
+
+    id: ElementId
+
+
+class ElementFields(Arguments):
+    """The fields of an autocaptured element."""
+
+    text: str | None = Field(None, max_length=10_000, description="The element's text.")
+    tag_name: str | None = Field(None, max_length=100, description="HTML tag, e.g. button, a, input.")
+    attr_class: list[Annotated[str, Field(max_length=200)]] | None = Field(
+        None, max_length=100, description="CSS classes."
+    )
+    href: str | None = Field(None, max_length=2048, description="Link target, for <a> elements.")
+    attr_id: str | None = Field(None, max_length=200, description="The element's HTML id attribute.")
+    nth_child: int | None = Field(None, ge=0, description="Position among its parent's children.")
+    nth_of_type: int | None = Field(None, ge=0, description="Position among siblings with the same tag.")
+    attributes: dict[str, str] | None = Field(None, description='Other HTML attributes, e.g. {"attr__data-attr": "x"}.')
+    order: int | None = Field(None, ge=0, description="Position in its element chain (0 is the clicked element).")
+
+
+class ElementCreate(ElementFields):
+    """Arguments of element-create."""
+
+
+class ElementUpdate(ElementFields):
+    """Arguments of element-update."""
+
+    id: ElementId
+
+
+class ElementsStats(Arguments):
+    """Arguments of elements-stats-retrieve."""
+
+    include: list[ClickEvent] | None = Field(
+        None, min_length=1, max_length=3, description="Event kinds to count (default: all three)."
+    )
+    date_from: DateText | None = Field(None, description="Start of the period: YYYY-MM-DD or relative (default -7d).")
+    date_to: DateText | None = Field(None, description="End of the period: YYYY-MM-DD or relative (default now).")
+    properties: list[dict[str, Any]] | None = Field(
+        None,
+        max_length=20,
+        description='Property filters, e.g. [{"key": "$current_url", "value": "/pricing", "operator": "icontains", '
+        '"type": "event"}].',
+    )
+    filter_test_accounts: bool | None = Field(None, description="Leave out internal and test users.")
+    sampling_factor: float | None = Field(None, gt=0, le=1, description="Sample this fraction of events (0 to 1].")
+    max_element_chain_depth: int | None = Field(
+        None, ge=1, le=100, description="Keep at most this many elements of each chain, clicked element first."
+    )
+    limit: int = Field(50, ge=1, le=1000, description="Element chains per page (default 50, at most 1000).")
+    cursor: Cursor = None
+
+
+class ElementsValues(Arguments):
+    """Arguments of elements-values-list."""
+
+    key: ElementKey = Field(description="Which element field to list values of.")
+    value: str | None = Field(None, max_length=200, description="Only values containing this (case-sensitive).")

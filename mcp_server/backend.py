@@ -1,0 +1,111 @@
+"""The thin adapter: a catalog entry and validated arguments become one PostHog request and one result.
+
+It knows nothing of MCP: it returns a JSON object or raises `ToolError`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from mcp_server import errors, pages, shaping
+from mcp_server.accounts import Account
+from mcp_server.arguments import Arguments
+from mcp_server.catalog import Tool
+from mcp_server.posthog import MalformedReply, PostHogError, PostHogUnreachable
+
+PAGING_ARGUMENTS = frozenset({"limit", "cursor"})
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+class Backend:
+    """Runs tools against PostHog for an account."""
+
+    def __init__(self, web_host: str, response_budget: int) -> None:
+        self.web_host = web_host
+        self.response_budget = response_budget
+
+    async def run(self, tool: Tool, args: Arguments, account: Account) -> dict[str, Any]:
+        """Call PostHog for the tool and return the normalised, shaped result."""
+        project_id = await account.project_id()
+        data = args.model_dump(mode="json", exclude_none=True)
+        item_id = data.pop("id", None)
+        path = f"/api/projects/{project_id}/" + tool.path.format(id=quote(str(item_id), safe=""))
+        selecting = {k: v for k, v in data.items() if k not in PAGING_ARGUMENTS}
+        params = dict(tool.fixed_params)
+        body: Any = None
+        if tool.method == "GET":
+            params.update({k: _query_value(v) for k, v in selecting.items()})
+        elif tool.method != "DELETE":
+            body = dict(tool.fixed_body) if tool.fixed_body is not None else selecting
+        position = pages.Position()
+        digest = ""
+        if tool.page is not None and tool.page is not pages.PageStyle.BARE:
+            digest = pages.arguments_digest({"id": item_id, **selecting})
+            if args_cursor := data.get("cursor"):
+                position = pages.decode_cursor(tool.name, digest, args_cursor)
+            params.update(pages.request_params(tool.page, data["limit"], position))
+        target = errors.Target(
+            tool.name,
+            tool.noun,
+            project_id,
+            None if item_id is None else str(item_id),
+            self.web_host,
+            tool.recheck_with,
+        )
+        try:
+            reply = await account.client.request(tool.method, path, key=account.key, params=params, json_body=body)
+        except PostHogError as exc:
+            raise errors.from_posthog(exc, target) from None
+        except PostHogUnreachable as exc:
+            raise errors.unreachable(exc, target) from None
+        except MalformedReply as exc:
+            raise errors.malformed(exc, target) from None
+        context = shaping.Context(self.web_host, project_id, data)
+        if tool.page is not None:
+            return self._page(tool, reply, data.get("limit", 0), position, digest, context)
+        # PostHog answers some writes with no body: say what was done instead.
+        result = tool.shape.apply(reply, context) if isinstance(reply, dict) and reply else {"ok": True}
+        for name in tool.echo:
+            value = item_id if name == "id" else data.get(name)
+            if value is not None:
+                result[name] = value
+        result.update(tool.done)
+        return shaping.fit_object(result, self.response_budget, tool.truncation_hint)
+
+    def _page(
+        self,
+        tool: Tool,
+        reply: Any,
+        limit: int,
+        position: pages.Position,
+        digest: str,
+        context: shaping.Context,
+    ) -> dict[str, Any]:
+        assert tool.page is not None
+        page = pages.read_page(tool.page, tool.name, reply, limit, position)
+        items = [tool.shape.apply(item, context) for item in page.items]
+        frame = shaping.size({"results": [], "count": page.count, "next_cursor": "x" * 120})
+        kept = shaping.fit_items(items, frame, self.response_budget)
+        items = items[:kept]
+        if items and shaping.size(items[0]) + frame > self.response_budget:
+            items[0] = shaping.fit_object(items[0], self.response_budget - frame, tool.truncation_hint)
+        more = page.more or kept < len(page.items)
+        result: dict[str, Any] = {"results": items, "count": page.count, "next_cursor": None}
+        if tool.page is pages.PageStyle.BARE:
+            if kept < len(page.items):
+                result["truncated"] = f"Only the first {kept} of {len(page.items)} fit the response budget."
+            return result
+        if more:
+            page_size = (position.page_size or limit) if tool.page is pages.PageStyle.NUMBERED else None
+            next_position = pages.Position(position.offset + kept, page_size)
+            result["next_cursor"] = pages.encode_cursor(tool.name, digest, next_position)
+        return result

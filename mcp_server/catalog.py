@@ -1,0 +1,423 @@
+"""The 17 tools, one declarative entry each: the single source of truth for listing, dispatch and docs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import mcp_types as types
+
+from mcp_server import arguments as a
+from mcp_server import shaping as s
+from mcp_server.pages import PageStyle
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One PostHog operation exposed as an MCP tool."""
+
+    name: str
+    title: str
+    description: str
+    arguments: type[a.Arguments]
+    method: str
+    path: str
+    scope: str | None
+    read_only: bool
+    destructive: bool
+    idempotent: bool
+    noun: str
+    shape: s.Shape
+    page: PageStyle | None = None
+    fixed_params: Mapping[str, str] = field(default_factory=dict)
+    fixed_body: Mapping[str, Any] | None = None
+    echo: tuple[str, ...] = ()
+    done: Mapping[str, Any] = field(default_factory=dict)
+    recheck_with: str | None = None
+    truncation_hint: str = "Raise POSTHOG_MCP_RESPONSE_BUDGET to get it whole."
+
+    @cached_property
+    def input_schema(self) -> dict[str, Any]:
+        """The compact JSON schema of the arguments, as the model sees it."""
+        return compact_schema(self.arguments.model_json_schema())
+
+    @property
+    def annotations(self) -> types.ToolAnnotations:
+        """MCP behaviour hints, straight from the entry."""
+        return types.ToolAnnotations(
+            read_only_hint=self.read_only,
+            destructive_hint=self.destructive,
+            idempotent_hint=self.idempotent,
+            open_world_hint=True,
+        )
+
+    def to_mcp(self) -> types.Tool:
+        """The entry as an MCP tool definition."""
+        return types.Tool(
+            name=self.name,
+            title=self.title,
+            description=self.description,
+            input_schema=self.input_schema,
+            annotations=self.annotations,
+        )
+
+
+def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Inline `$defs`, and drop pydantic's `title` noise and the `anyOf: [X, null]` wrapping of optionals."""
+    defs = schema.get("$defs", {})
+
+    def walk(node: Any, key: str | None = None) -> Any:
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if key == "properties":
+            return {name: walk(value) for name, value in node.items()}
+        if "$ref" in node:
+            target = walk(defs[node["$ref"].split("/")[-1]])
+            extra = {k: walk(v, k) for k, v in node.items() if k != "$ref"}
+            return {**target, **extra}
+        out = {k: walk(v, k) for k, v in node.items() if k not in ("title", "$defs")}
+        options = out.get("anyOf")
+        if isinstance(options, list) and {"type": "null"} in options and len(options) == 2:
+            (inner,) = [o for o in options if o != {"type": "null"}]
+            del out["anyOf"]
+            out = {**inner, **out}
+        if out.get("default", ...) is None:
+            del out["default"]
+        return out
+
+    result = walk(schema)
+    assert isinstance(result, dict)
+    result.pop("description", None)
+    result.setdefault("properties", {})
+    if not result.get("required"):
+        result.pop("required", None)
+    return result
+
+
+INSIGHT_NEXT = "Use insight-get with an id or short_id for its query and results."
+
+TOOLS: tuple[Tool, ...] = (
+    Tool(
+        name="insights-list",
+        title="List insights",
+        description=(
+            "List the project's saved insights (trends, funnels, retention, paths, stickiness, lifecycle, SQL), "
+            "most recently modified first. Filter with search (name, description, tags), insight type, tags, "
+            "favorited, creator or dates. Each insight comes with id, short_id, name, description, kind, tags, "
+            "dashboards, creator, dates and url; queries and results are not included. "
+            f"{INSIGHT_NEXT} Pages: pass next_cursor back as cursor until it is null."
+        ),
+        arguments=a.InsightsList,
+        method="GET",
+        path="insights/",
+        scope="insight:read",
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        noun="insight",
+        shape=s.INSIGHT_SUMMARY,
+        page=PageStyle.OFFSET,
+        fixed_params={"basic": "true"},
+    ),
+    Tool(
+        name="insight-get",
+        title="Get an insight with results",
+        description=(
+            "Get one insight by numeric id or 8-character short_id: its query, its results when PostHog has them "
+            "(result), when they were computed (last_refresh), and its metadata and url. By default only cached "
+            "results are served; refresh=blocking computes stale ones first (can take seconds). Computing calls "
+            "return a client_query_id that insight-query-cancel accepts."
+        ),
+        arguments=a.InsightGet,
+        method="GET",
+        path="insights/{id}/",
+        scope="insight:read",
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        noun="insight",
+        shape=s.INSIGHT_DETAIL,
+        echo=("client_query_id",),
+        truncation_hint=(
+            "Narrow the query (shorter date range, fewer breakdown values or series) with insight-update, "
+            "or raise POSTHOG_MCP_RESPONSE_BUDGET."
+        ),
+    ),
+    Tool(
+        name="insight-create",
+        title="Create an insight",
+        description=(
+            "Create and save an insight from a query. A bare TrendsQuery, FunnelsQuery, RetentionQuery, PathsQuery, "
+            "StickinessQuery, LifecycleQuery or HogQLQuery is accepted and wrapped for you. Minimal example: "
+            f'{{"name": "Daily pageviews", "query": {a.QUERY_EXAMPLE}}}. '
+            "Returns the new insight's id, short_id and url; use insight-get for its results."
+        ),
+        arguments=a.InsightCreate,
+        method="POST",
+        path="insights/",
+        scope="insight:write",
+        read_only=False,
+        destructive=False,
+        idempotent=False,
+        noun="insight",
+        shape=s.INSIGHT_WRITTEN,
+        recheck_with="insights-list (search by name)",
+    ),
+    Tool(
+        name="insight-update",
+        title="Update an insight",
+        description=(
+            "Change an insight's name, description, query, tags, dashboards, favorited or saved flag; only the "
+            "fields given change (tags and dashboards are replaced whole). deleted=false restores a soft-deleted "
+            "insight. Queries are accepted bare, as in insight-create. Returns the updated insight."
+        ),
+        arguments=a.InsightUpdate,
+        method="PATCH",
+        path="insights/{id}/",
+        scope="insight:write",
+        read_only=False,
+        destructive=False,
+        idempotent=True,
+        noun="insight",
+        shape=s.INSIGHT_WRITTEN,
+        recheck_with="insight-get",
+    ),
+    Tool(
+        name="insight-delete",
+        title="Delete an insight",
+        description=(
+            "Soft-delete an insight: it disappears from lists, dashboards and insight-get. It can be restored with "
+            "insight-update and deleted=false."
+        ),
+        arguments=a.InsightRef,
+        method="PATCH",
+        path="insights/{id}/",
+        scope="insight:write",
+        read_only=False,
+        destructive=True,
+        idempotent=True,
+        noun="insight",
+        shape=s.INSIGHT_DELETED,
+        fixed_body={"deleted": True},
+        recheck_with="insight-get",
+    ),
+    Tool(
+        name="insights-activity-retrieve",
+        title="Insight change history",
+        description=(
+            "The change history of one insight, newest first: who created, updated, deleted or restored it and when, "
+            "and which fields changed. Before and after values are left out unless include_values is true. "
+            "Pages: pass next_cursor back as cursor until it is null."
+        ),
+        arguments=a.InsightActivity,
+        method="GET",
+        path="insights/{id}/activity/",
+        scope="activity_log:read",
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        noun="insight",
+        shape=s.ACTIVITY,
+        page=PageStyle.NUMBERED,
+    ),
+    Tool(
+        name="insights-my-last-viewed",
+        title="My recently viewed insights",
+        description=(
+            "The insights the key's owner viewed most recently, newest first (at most 5), in the same form as "
+            f"insights-list. {INSIGHT_NEXT} PostHog serves this only to legacy unscoped personal API keys."
+        ),
+        arguments=a.NoArguments,
+        method="GET",
+        path="insights/my_last_viewed/",
+        scope=None,
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        noun="insight",
+        shape=s.INSIGHT_SUMMARY,
+        page=PageStyle.BARE,
+    ),
+    Tool(
+        name="insights-mark-viewed",
+        title="Mark insights as viewed",
+        description=(
+            "Record that the key's owner viewed these insights (numeric ids), which updates last viewed dates and "
+            "the recently viewed list. Ids of deleted insights or other projects are ignored by PostHog."
+        ),
+        arguments=a.InsightsMarkViewed,
+        method="POST",
+        path="insights/viewed/",
+        scope="insight:read",
+        read_only=False,
+        destructive=False,
+        idempotent=True,
+        noun="insight",
+        shape=s.Shape(),
+        echo=("insight_ids",),
+    ),
+    Tool(
+        name="insight-generate-metadata",
+        title="Suggest an insight name and description",
+        description=(
+            "Ask PostHog's AI for a name and description that fit a query (trends, funnels, retention, paths, "
+            "stickiness or lifecycle, bare or in an InsightVizNode). Saves nothing; pass the result to "
+            "insight-create or insight-update. Needs the organisation to have approved AI data processing."
+        ),
+        arguments=a.InsightGenerateMetadata,
+        method="POST",
+        path="insights/generate_metadata/",
+        scope="insight:write",
+        read_only=True,
+        destructive=False,
+        idempotent=False,
+        noun="insight",
+        shape=s.GENERATED,
+    ),
+    Tool(
+        name="insight-query-cancel",
+        title="Cancel a running insight computation",
+        description=(
+            "Stop a computation that insight-get started, by the client_query_id it returned. PostHog serves this "
+            "only to legacy unscoped personal API keys."
+        ),
+        arguments=a.InsightQueryCancel,
+        method="POST",
+        path="insights/cancel/",
+        scope=None,
+        read_only=False,
+        destructive=False,
+        idempotent=True,
+        noun="insight",
+        shape=s.Shape(),
+        echo=("client_query_id",),
+    ),
+    Tool(
+        name="elements-list",
+        title="List autocapture elements",
+        description=(
+            "List the project's stored autocapture elements (tag, text, classes, href, id, attributes, position). "
+            "For what users click most, use elements-stats-retrieve instead. "
+            "Pages: pass next_cursor back as cursor until it is null."
+        ),
+        arguments=a.ElementsList,
+        method="GET",
+        path="elements/",
+        scope="element:read",
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        noun="element",
+        shape=s.ELEMENT,
+        page=PageStyle.OFFSET,
+    ),
+    Tool(
+        name="element-get",
+        title="Get an autocapture element",
+        description="Get one stored autocapture element by its numeric id.",
+        arguments=a.ElementRef,
+        method="GET",
+        path="elements/{id}/",
+        scope="element:read",
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        noun="element",
+        shape=s.ELEMENT,
+    ),
+    Tool(
+        name="element-create",
+        title="Create an autocapture element",
+        description=(
+            "Store an autocapture element definition (tag_name, text, attr_class, href, attr_id, nth_child, "
+            "nth_of_type, attributes, order). Returns the stored element."
+        ),
+        arguments=a.ElementCreate,
+        method="POST",
+        path="elements/",
+        scope="element:write",
+        read_only=False,
+        destructive=False,
+        idempotent=False,
+        noun="element",
+        shape=s.ELEMENT,
+        recheck_with="elements-list",
+    ),
+    Tool(
+        name="element-update",
+        title="Update an autocapture element",
+        description="Change fields of a stored autocapture element by numeric id; only the fields given change.",
+        arguments=a.ElementUpdate,
+        method="PATCH",
+        path="elements/{id}/",
+        scope="element:write",
+        read_only=False,
+        destructive=False,
+        idempotent=True,
+        noun="element",
+        shape=s.ELEMENT,
+        recheck_with="element-get",
+    ),
+    Tool(
+        name="element-delete",
+        title="Delete an autocapture element",
+        description="Permanently delete a stored autocapture element by numeric id. This cannot be undone.",
+        arguments=a.ElementRef,
+        method="DELETE",
+        path="elements/{id}/",
+        scope="element:write",
+        read_only=False,
+        destructive=True,
+        idempotent=True,
+        noun="element",
+        shape=s.Shape(),
+        echo=("id",),
+        done={"deleted": True},
+        recheck_with="element-get",
+    ),
+    Tool(
+        name="elements-stats-retrieve",
+        title="Click statistics by element",
+        description=(
+            "What users click: counts of autocapture clicks, rage clicks and dead clicks per element chain over a "
+            "period (default the last 7 days), most frequent first. Each row has count, type and the chain's "
+            "elements, clicked element first. Filter with include, dates and property filters. "
+            "Pages: pass next_cursor back as cursor until it is null."
+        ),
+        arguments=a.ElementsStats,
+        method="GET",
+        path="elements/stats/",
+        scope="element:read",
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        noun="element",
+        shape=s.STATS_ROW,
+        page=PageStyle.OFFSET_NO_COUNT,
+        fixed_params={"paginate_response": "true"},
+    ),
+    Tool(
+        name="elements-values-list",
+        title="Distinct element values",
+        description=(
+            "Distinct values of one element field (tag_name, text, href or attr_id) among autocaptured clicks, "
+            "most frequent first, at most 100; value narrows to values containing it (case-sensitive)."
+        ),
+        arguments=a.ElementsValues,
+        method="GET",
+        path="elements/values/",
+        scope="element:read",
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        noun="element",
+        shape=s.VALUE,
+        page=PageStyle.BARE,
+    ),
+)
+
+BY_NAME: dict[str, Tool] = {tool.name: tool for tool in TOOLS}

@@ -1,0 +1,234 @@
+"""Every message an agent or a person reads when something goes wrong, and nothing else.
+
+Each function returns a `ToolError` whose text says what happened and how to fix the call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from mcp_server.posthog import MalformedReply, PostHogError, PostHogUnreachable
+
+KEYS_PAGE = "PostHog > Settings > Personal API keys"
+MISSING_SCOPE = re.compile(r"required scope '([^']+)'")
+NO_API_KEY_ACCESS = "does not support personal api key access"
+
+
+class ToolError(Exception):
+    """A failure the agent should read: becomes an `isError` tool result."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a failing call was about, for messages that name it."""
+
+    tool: str
+    noun: str
+    project_id: int | None
+    item_id: str | None = None
+    host: str = ""
+    recheck_with: str | None = None
+
+
+def _show(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def invalid_arguments(tool: str, error: ValidationError, accepted: Sequence[str]) -> ToolError:
+    """The failing fields of a call and why, from pydantic's report."""
+    problems = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(part) for part in item["loc"]) or "arguments"
+        if item["type"] == "extra_forbidden":
+            problems.append(f"unknown argument {where!r} (accepted: {', '.join(accepted) or 'none'})")
+        elif item["type"] == "missing":
+            problems.append(f"{where}: required")
+        else:
+            message = item["msg"].removeprefix("Value error, ")
+            problems.append(f"{where}: {message} (got {_show(item.get('input'))})")
+    return ToolError(f"Invalid arguments for {tool}: " + "; ".join(problems) + ". Nothing was sent to PostHog.")
+
+
+def arguments_not_object(tool: str) -> ToolError:
+    """Arguments that are not a JSON object."""
+    return ToolError(f"Invalid arguments for {tool}: arguments must be a JSON object. Nothing was sent to PostHog.")
+
+
+def bad_cursor(reason: str) -> ToolError:
+    """A cursor that is garbled, forged, or from another list."""
+    return ToolError(
+        f"Invalid cursor: {reason}. Pass the next_cursor of the previous result unchanged, "
+        "or leave cursor out to start from the first page."
+    )
+
+
+def unknown_query_kind(kind: object, accepted: Iterable[str]) -> ValueError:
+    """A query node this server does not know (raised inside argument validation)."""
+    return ValueError(f"unknown query kind {_show(kind)}; accepted kinds: {', '.join(accepted)}")
+
+
+def unknown_tool(name: str, known: Sequence[str]) -> str:
+    """The JSON-RPC error text for a tool name that does not exist."""
+    return f"Unknown tool {name!r}. Available tools: {', '.join(known)}."
+
+
+def invalid_list_cursor() -> str:
+    """The JSON-RPC error text for an MCP list cursor this server did not issue."""
+    return "Invalid cursor: pass the nextCursor of the previous list result unchanged, or none."
+
+
+def scope_missing(tool: str, scope: str, granted: Iterable[str]) -> ToolError:
+    """A tool refused before any request because the key lacks its scope."""
+    has = ", ".join(sorted(granted)) or "none"
+    return ToolError(
+        f"{tool} needs the API key scope '{scope}', which this key does not have (it has: {has}). "
+        f"Add '{scope}' to the key in {KEYS_PAGE}, or use a key that has it. Nothing was sent to PostHog."
+    )
+
+
+def legacy_key_only(tool: str) -> ToolError:
+    """One of the two endpoints PostHog refuses to every scoped key, refused before any request."""
+    return ToolError(
+        f"{tool}: PostHog refuses this endpoint to every scoped personal API key, even an all-access one; "
+        "only a legacy unscoped key can call it. Nothing was sent to PostHog."
+    )
+
+
+def read_only(tool: str) -> ToolError:
+    """A write tool called while the server is read-only."""
+    return ToolError(
+        f"{tool} changes data, and this server runs read-only (--read-only or POSTHOG_MCP_READ_ONLY). "
+        "Nothing was sent to PostHog."
+    )
+
+
+def not_allowed(tool: str) -> ToolError:
+    """A tool left out by the allow-list."""
+    return ToolError(
+        f"{tool} is not in this server's allow-list (--tools or POSTHOG_MCP_TOOLS). Nothing was sent to PostHog."
+    )
+
+
+def no_project() -> ToolError:
+    """No project id configured and none could be worked out from the key."""
+    return ToolError(
+        "No PostHog project is selected, and the API key does not name one: set POSTHOG_PROJECT_ID to the "
+        "project's numeric id (shown in PostHog under Settings > Project, and in app URLs /project/<id>/)."
+    )
+
+
+def _request_id(exc: PostHogError) -> str:
+    return f" (PostHog request id {exc.request_id})" if exc.request_id else ""
+
+
+def from_posthog(exc: PostHogError, target: Target) -> ToolError:
+    """PostHog's error answer, in words that say what to do next."""
+    detail = exc.detail.strip()
+    suffix = _request_id(exc)
+    status = exc.status
+    if status == 400:
+        field = f" in field '{exc.attr}'" if exc.attr else ""
+        return ToolError(f"PostHog rejected the request{field}: {detail or 'bad request'}{suffix}. Fix the arguments.")
+    if exc.auth_failed:
+        return ToolError(
+            "PostHog rejected the API key: it is invalid, expired or revoked. Create a personal API key "
+            f"in {KEYS_PAGE} and set POSTHOG_PERSONAL_API_KEY to it."
+        )
+    if status == 403:
+        scope = MISSING_SCOPE.search(detail)
+        if scope:
+            return ToolError(
+                f"The API key lacks the scope '{scope.group(1)}' that {target.tool} needs (PostHog answered 403). "
+                f"Add the scope to the key in {KEYS_PAGE}, or use a key that has it."
+            )
+        if NO_API_KEY_ACCESS in detail.lower():
+            return ToolError(
+                f"PostHog refuses {target.tool}'s endpoint to every scoped personal API key, even an all-access "
+                'one (403: "This action does not support Personal API Key access"). Only a legacy unscoped key '
+                "can call it."
+            )
+        return ToolError(f"PostHog refused {target.tool} (403): {detail or 'permission denied'}{suffix}.")
+    if status == 404:
+        if target.item_id is not None:
+            return ToolError(
+                f"{target.noun.capitalize()} {target.item_id} was not found in project {target.project_id}: "
+                f"it may have been deleted or belong to another project. Find it with {target.noun}s-list."
+            )
+        return ToolError(
+            f"PostHog answered 404 for project {target.project_id}: the project does not exist or the key "
+            "cannot access it. Check POSTHOG_PROJECT_ID."
+        )
+    if status == 429:
+        when = f"in {exc.retry_after:.0f} seconds" if exc.retry_after is not None else "in a minute"
+        return ToolError(f"PostHog is rate-limiting this API key (429). Retry {target.tool} {when}.{suffix}")
+    if status >= 500:
+        advice = "Retry later."
+        if exc.method not in ("GET", "HEAD"):
+            advice = _recheck_advice(target)
+        return ToolError(f"PostHog had an internal error ({status}) on {target.tool}{suffix}. {advice}")
+    if 300 <= status < 400:
+        where = f" to {exc.location}" if exc.location else ""
+        return ToolError(
+            f"PostHog answered with a redirect ({status}){where}. Set POSTHOG_HOST to the host PostHog redirects "
+            "to (for example https://us.posthog.com or https://eu.posthog.com)."
+        )
+    return ToolError(f"PostHog answered {status} to {target.tool}: {detail or 'no detail given'}{suffix}.")
+
+
+def _recheck_advice(target: Target) -> str:
+    check = f" with {target.recheck_with}" if target.recheck_with else ""
+    return f"The write was not repeated automatically: check{check} whether it took effect before trying again."
+
+
+def unreachable(exc: PostHogUnreachable, target: Target) -> ToolError:
+    """No answer from PostHog within the time allowed, or no connection at all."""
+    if exc.reason == "deadline":
+        what = "did not finish within the time allowed for one call (90 s)"
+    elif exc.reason == "timeout":
+        what = "did not answer in time"
+    else:
+        what = f"could not be reached at {target.host} ({exc.reason})"
+    if exc.may_have_applied:
+        return ToolError(f"PostHog {what} during {target.tool}. {_recheck_advice(target)}")
+    return ToolError(
+        f"PostHog {what} during {target.tool}. Nothing was changed; retry later, and check POSTHOG_HOST "
+        "and the network if it keeps failing."
+    )
+
+
+def malformed(exc: MalformedReply, target: Target) -> ToolError:
+    """A success answer whose body is not JSON."""
+    return ToolError(
+        f"PostHog answered {target.tool} with status {exc.status} but a body that is not JSON. "
+        f"Check that POSTHOG_HOST ({target.host}) is a PostHog instance."
+    )
+
+
+def unexpected_reply(tool: str, expected: str) -> ToolError:
+    """A JSON answer of a shape PostHog does not send for this endpoint."""
+    return ToolError(f"PostHog's answer to {tool} was not {expected} as expected. Check POSTHOG_HOST.")
+
+
+def internal(tool: str, exc: BaseException) -> ToolError:
+    """A bug in this server: said plainly, never as a protocol error."""
+    return ToolError(
+        f"posthog-mcp failed internally while running {tool} ({type(exc).__name__}). "
+        "This is a bug; the details are in the server's log."
+    )
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """The text with every secret replaced, so that no key ever reaches a result or a log line."""
+    for secret in secrets:
+        if secret and len(secret) >= 8:
+            text = text.replace(secret, "[redacted]")
+    return text

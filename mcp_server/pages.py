@@ -1,0 +1,136 @@
+"""PostHog's four list shapes, normalised into one page with an opaque cursor."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from mcp_server import errors
+
+CURSOR_VERSION = 1
+MAX_OFFSET = 10_000_000
+
+
+class PageStyle(Enum):
+    """How PostHog pages a list."""
+
+    OFFSET = "offset"  # limit/offset, {"count", "next", "previous", "results"}
+    OFFSET_NO_COUNT = "offset_no_count"  # limit/offset without count; older servers send a bare list
+    NUMBERED = "numbered"  # limit/page, {"results", "next", "previous", "total_count"}
+    BARE = "bare"  # one bare list, no paging at all
+
+
+@dataclass(frozen=True)
+class Paging:
+    """A tool's list style, its default page size and its hard cap."""
+
+    style: PageStyle
+    default_limit: int = 0
+    max_limit: int = 0
+
+    @property
+    def takes_cursor(self) -> bool:
+        """Whether the tool takes `limit` and `cursor`."""
+        return self.style is not PageStyle.BARE
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a walk through a list stands: the next item's index, and the page size of numbered pages."""
+
+    offset: int = 0
+    page_size: int | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """The items of one call, the total when PostHog gives one, and whether more follow."""
+
+    items: list[Any]
+    count: int | None
+    more: bool
+
+
+def arguments_digest(arguments: Mapping[str, Any]) -> str:
+    """A short digest of the arguments that select the list (everything but `limit` and `cursor`)."""
+    selecting = {k: v for k, v in arguments.items() if k not in ("limit", "cursor")}
+    canonical = json.dumps(selecting, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def encode_cursor(tool: str, digest: str, position: Position) -> str:
+    """An opaque cursor naming the tool, the arguments and the position."""
+    state: dict[str, Any] = {"v": CURSOR_VERSION, "t": tool, "a": digest, "o": position.offset}
+    if position.page_size is not None:
+        state["s"] = position.page_size
+    raw = json.dumps(state, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(tool: str, digest: str, cursor: str) -> Position:
+    """The position a cursor encodes, refusing cursors of other tools, other arguments or none of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        state = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise errors.bad_cursor("it is not a cursor this server issued") from None
+    if not isinstance(state, dict) or state.get("v") != CURSOR_VERSION:
+        raise errors.bad_cursor("it is not a cursor this server issued")
+    if state.get("t") != tool:
+        raise errors.bad_cursor(f"it was issued by {state.get('t')!r}, not {tool!r}")
+    if state.get("a") != digest:
+        raise errors.bad_cursor("it was issued for different arguments; repeat them exactly, changing only limit")
+    offset, size = state.get("o"), state.get("s")
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
+        raise errors.bad_cursor("its position is out of range")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 1000):
+        raise errors.bad_cursor("its page size is out of range")
+    return Position(offset, size)
+
+
+def request_params(style: PageStyle, limit: int, position: Position) -> dict[str, str]:
+    """The query parameters that ask PostHog for the page holding `position`."""
+    if style is PageStyle.BARE:
+        return {}
+    if style is PageStyle.NUMBERED:
+        size = position.page_size or limit
+        return {"limit": str(size), "page": str(position.offset // size + 1)}
+    return {"limit": str(limit), "offset": str(position.offset)}
+
+
+def _envelope(reply: Any, tool: str) -> tuple[list[Any], Mapping[str, Any]]:
+    if isinstance(reply, Mapping) and isinstance(reply.get("results"), list):
+        return reply["results"], reply
+    raise errors.unexpected_reply(tool, "a page with `results`")
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def read_page(style: PageStyle, tool: str, reply: Any, limit: int, position: Position) -> Page:
+    """The items of this call out of PostHog's reply, whichever of the four shapes it has."""
+    if style is PageStyle.BARE:
+        if not isinstance(reply, list):
+            raise errors.unexpected_reply(tool, "a list")
+        return Page(list(reply), len(reply), False)
+    if style is PageStyle.OFFSET_NO_COUNT and isinstance(reply, list):
+        # An older server ignores limit/offset and sends everything: page through it here.
+        window = reply[position.offset : position.offset + limit]
+        return Page(window, len(reply), position.offset + len(window) < len(reply))
+    items, envelope = _envelope(reply, tool)
+    more = envelope.get("next") is not None
+    if style is PageStyle.NUMBERED:
+        size = position.page_size or limit
+        skip = position.offset % size
+        window = items[skip : skip + limit]
+        more = more or skip + len(window) < len(items)
+        return Page(window, _count(envelope.get("total_count")), more)
+    count = _count(envelope.get("count")) if style is PageStyle.OFFSET else None
+    return Page(items[:limit], count, more or len(items) > limit)

@@ -1,0 +1,163 @@
+"""The MCP server: tools/list from the catalog, tools/call through one error boundary."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import anyio
+import mcp_types as types
+from mcp.server import Server
+from mcp.server.context import ServerRequestContext
+from mcp.shared.exceptions import MCPError
+from pydantic import ValidationError
+
+from mcp_server import __version__, errors, shaping
+from mcp_server.access import EVERYTHING, configured_refusal, usable
+from mcp_server.accounts import Account
+from mcp_server.app import App
+from mcp_server.catalog import BY_NAME, TOOLS, Tool
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Context = ServerRequestContext[Any, Any]
+AccountResolver = Callable[[Context], Account]
+
+INSTRUCTIONS = """\
+PostHog tools for insights (saved analytics queries and their results) and autocapture elements (what users \
+click). Start with insights-list (search by name, filter by type or tag) and open one with insight-get, which \
+returns its query and results; the url field links to it in PostHog. Lists return {results, count, \
+next_cursor}: pass next_cursor back as cursor to get the next page, until it is null. Results are trimmed \
+for tokens; a `truncated` or `note` field says what was left out and how to get it. Errors come back as tool \
+results that say how to fix the call. insight-delete is a soft delete (insight-update with deleted=false \
+restores it); element-delete is permanent."""
+
+SANDBOX_NOTE = """\
+THIS SERVER IS CONNECTED TO A LOCAL SANDBOX WITH DEMO DATA, NOT TO A REAL POSTHOG PROJECT. Never present its \
+numbers as real product analytics. """
+
+READ_ONLY_NOTE = " This server is read-only: tools that change data are not available."
+
+
+def instructions(app: App) -> str:
+    """What the host tells the model about this server."""
+    text = (SANDBOX_NOTE if app.settings.sandbox else "") + INSTRUCTIONS
+    return text + (READ_ONLY_NOTE if app.settings.read_only else "")
+
+
+def success(result: dict[str, Any]) -> types.CallToolResult:
+    """A tool result: compact JSON text plus the same object as structured content."""
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=shaping.dumps(result))],
+        structured_content=result,
+    )
+
+
+def failure(message: str) -> types.CallToolResult:
+    """A tool result the model reads as an error."""
+    return types.CallToolResult(content=[types.TextContent(type="text", text=message)], is_error=True)
+
+
+def default_resolver(app: App) -> AccountResolver:
+    """Every request uses the configured key."""
+
+    def resolve(_: Context) -> Account:
+        if app.default_account is None:
+            raise errors.ToolError("No PostHog API key is configured: set POSTHOG_PERSONAL_API_KEY.")
+        return app.default_account
+
+    return resolve
+
+
+async def with_progress(ctx: Context, interval: float, work: Callable[[], Awaitable[T]]) -> T:
+    """Run `work`, telling a host that asked for progress that the call is alive every `interval` seconds.
+
+    The SDK drops these reports when the request carried no progress token.
+    """
+    outcome: list[T] = []
+    failure_: list[BaseException] = []
+
+    async def tick() -> None:
+        elapsed = 0.0
+        while True:
+            await anyio.sleep(interval)
+            elapsed += interval
+            await ctx.session.report_progress(elapsed, None, f"Waiting for PostHog: {elapsed:.0f} s")
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(tick)
+        try:
+            outcome.append(await work())
+        except Exception as exc:
+            failure_.append(exc)
+        finally:
+            group.cancel_scope.cancel()
+    if failure_:
+        raise failure_[0]
+    return outcome[0]
+
+
+def validate(tool: Tool, arguments: Any) -> Any:
+    """The tool's arguments as its model, or a ToolError naming each failing field."""
+    if arguments is None:
+        arguments = {}
+    if not isinstance(arguments, dict):
+        raise errors.arguments_not_object(tool.name)
+    try:
+        return tool.arguments.model_validate(arguments)
+    except ValidationError as exc:
+        raise errors.invalid_arguments(tool.name, exc, list(tool.arguments.model_fields)) from None
+
+
+def build_server(app: App, resolve: AccountResolver | None = None) -> Server[Any]:
+    """The MCP server for an app; `resolve` picks the PostHog account of each request."""
+    resolve = resolve or default_resolver(app)
+    settings = app.settings
+
+    async def list_tools(ctx: Context, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+        if params is not None and params.cursor:
+            raise MCPError(code=types.INVALID_PARAMS, message=errors.invalid_list_cursor())
+        try:
+            grant = await resolve(ctx).grant()
+        except errors.ToolError:
+            grant = EVERYTHING
+        return types.ListToolsResult(tools=[tool.to_mcp() for tool in usable(app.tools, grant)])
+
+    async def call_tool(ctx: Context, params: types.CallToolRequestParams) -> types.CallToolResult:
+        tool = BY_NAME.get(params.name)
+        if tool is None:
+            raise MCPError(code=types.INVALID_PARAMS, message=errors.unknown_tool(params.name, [t.name for t in TOOLS]))
+        secrets = app.secrets()
+        try:
+            refusal = configured_refusal(tool, settings)
+            if refusal is not None:
+                raise refusal
+            args = validate(tool, params.arguments)
+            account = resolve(ctx)
+            secrets.append(account.key)
+            refusal = (await account.grant()).refusal(tool)
+            if refusal is not None:
+                raise refusal
+            result = await with_progress(ctx, settings.progress_interval, lambda: app.backend.run(tool, args, account))
+            return success(result)
+        except errors.ToolError as exc:
+            log.info("%s failed: %s", tool.name, errors.redact(exc.message, secrets))
+            return failure(errors.redact(exc.message, secrets))
+        except Exception as exc:
+            log.exception("%s failed unexpectedly", tool.name)
+            return failure(errors.internal(tool.name, exc).message)
+
+    sandbox = settings.sandbox
+    return Server(
+        "posthog-mcp-sandbox" if sandbox else "posthog-mcp",
+        version=__version__,
+        title="PostHog (sandbox with demo data)" if sandbox else "PostHog",
+        description="Read and manage PostHog insights and autocapture elements.",
+        instructions=instructions(app),
+        website_url="https://posthog.com",
+        get_tool_input_schema=lambda name: BY_NAME[name].input_schema if name in BY_NAME else None,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )
