@@ -40,12 +40,13 @@ class Backend:
         item_id = data.pop("id", None)
         path = f"/api/projects/{project_id}/" + tool.path.format(id=quote(str(item_id), safe=""))
         selecting = {k: v for k, v in data.items() if k not in PAGING_ARGUMENTS}
+        sent = {k: v for k, v in selecting.items() if k not in tool.local}
         params = dict(tool.fixed_params)
         body: Any = None
         if tool.method == "GET":
-            params.update({k: _query_value(v) for k, v in selecting.items()})
+            params.update({k: _query_value(v) for k, v in sent.items()})
         elif tool.method != "DELETE":
-            body = dict(tool.fixed_body) if tool.fixed_body is not None else selecting
+            body = dict(tool.fixed_body) if tool.fixed_body is not None else sent
         position = pages.Position()
         digest = ""
         if tool.page is not None and tool.page is not pages.PageStyle.BARE:

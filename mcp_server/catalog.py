@@ -34,6 +34,7 @@ class Tool:
     fixed_params: Mapping[str, str] = field(default_factory=dict)
     fixed_body: Mapping[str, Any] | None = None
     echo: tuple[str, ...] = ()
+    local: frozenset[str] = frozenset()
     done: Mapping[str, Any] = field(default_factory=dict)
     recheck_with: str | None = None
     truncation_hint: str = "Raise POSTHOG_MCP_RESPONSE_BUDGET to get it whole."
@@ -223,6 +224,7 @@ TOOLS: tuple[Tool, ...] = (
         noun="insight",
         shape=s.ACTIVITY,
         page=PageStyle.NUMBERED,
+        local=frozenset({"include_values"}),
     ),
     Tool(
         name="insights-my-last-viewed",

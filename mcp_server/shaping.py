@@ -172,7 +172,6 @@ INSIGHT_WRITTEN = Shape(
         "id",
         "short_id",
         "name",
-        "derived_name",
         "description",
         "query",
         "tags",
@@ -184,10 +183,10 @@ INSIGHT_WRITTEN = Shape(
         "last_modified_at",
         "url",
     ),
-    derive=(insight_url,),
+    derive=(name_or_derived, insight_url),
 )
 
-INSIGHT_DELETED = Shape(keep=("ok", "id", "short_id", "name", "deleted"), derive=(ack,))
+INSIGHT_DELETED = Shape(keep=("ok", "id", "short_id", "name", "deleted"), derive=(ack, name_or_derived))
 
 ACTIVITY = Shape(
     keep=("activity", "created_at", "user", "detail"),
