@@ -37,6 +37,7 @@ class Backend:
         """Call PostHog for the tool and return the normalised, shaped result."""
         project_id = await account.project_id()
         data = args.model_dump(mode="json", exclude_none=True)
+        digest = pages.arguments_digest(data)
         item_id = data.pop("id", None)
         path = f"/api/projects/{project_id}/" + tool.path.format(id=quote(str(item_id), safe=""))
         selecting = {k: v for k, v in data.items() if k not in PAGING_ARGUMENTS}
@@ -48,9 +49,7 @@ class Backend:
         elif tool.method != "DELETE":
             body = dict(tool.fixed_body) if tool.fixed_body is not None else sent
         position = pages.Position()
-        digest = ""
         if tool.page is not None and tool.page is not pages.PageStyle.BARE:
-            digest = pages.arguments_digest({"id": item_id, **selecting})
             if args_cursor := data.get("cursor"):
                 position = pages.decode_cursor(tool.name, digest, args_cursor)
             params.update(pages.request_params(tool.page, data["limit"], position))
