@@ -74,9 +74,13 @@ class RedactingFilter(logging.Filter):
         self.secrets = [s for s in secrets if s]
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Render the message once, with every secret replaced."""
+        """Render the message and any traceback once, with every secret replaced."""
         message = errors.redact(record.getMessage(), self.secrets)
         record.msg, record.args = message, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = errors.redact(record.exc_text, self.secrets)
         return True
 
 

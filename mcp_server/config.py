@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
@@ -288,6 +289,8 @@ def load(flags: Mapping[str, object], environ: Mapping[str, str] | None = None) 
     if level not in ("debug", "info", "warning", "error"):
         raise ConfigError(f"--log-level must be debug, info, warning or error, not {level!r}.")
     tools = values.get("tools")
+    if isinstance(tools, tuple):
+        check_tool_names(tools)
     settings = Settings(
         **{k: v for k, v in values.items() if k not in ("posthog_host", "tools", "log_level")},  # type: ignore[arg-type]
         posthog_host=host,
@@ -295,6 +298,21 @@ def load(flags: Mapping[str, object], environ: Mapping[str, str] | None = None) 
         log_level=level,
     )
     return settings
+
+
+def check_tool_names(names: tuple[str, ...]) -> None:
+    """Refuse an allow-list naming tools that do not exist, suggesting the near misses."""
+    from mcp_server.catalog import BY_NAME
+
+    unknown = [name for name in names if name not in BY_NAME]
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, BY_NAME, n=1)
+            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ConfigError(
+            f"--tools / POSTHOG_MCP_TOOLS names unknown tools: {', '.join(hints)}. Known tools: {', '.join(BY_NAME)}."
+        )
 
 
 def check_api_key(key: str) -> None:
