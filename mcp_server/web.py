@@ -1,0 +1,239 @@
+"""The HTTP transports (streamable HTTP at /mcp, SSE at /sse), secure by default.
+
+One ASGI guard in front of both answers /healthz, checks the bearer token, takes per-request PostHog keys and
+binds MCP sessions to the credentials that opened them; the SDK's transports check Host, Origin and body size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import math
+import socket
+import sys
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import uvicorn
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
+from mcp.server.sse import SseServerTransport
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mcp_server import __version__
+from mcp_server.accounts import Account, key_digest
+from mcp_server.app import App
+from mcp_server.config import ConfigError, Settings
+from mcp_server.errors import ToolError
+from mcp_server.server import AccountResolver, Context, build_server
+
+log = logging.getLogger(__name__)
+
+KEY_HEADER = "x-posthog-api-key"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+MCP_PATHS = ("/mcp", "/sse", "/messages")
+
+
+def security_settings(settings: Settings) -> TransportSecuritySettings:
+    """Allowed Host and Origin values: loopback names on a loopback bind, else only what is configured."""
+    hosts: list[str] = []
+    origins: list[str] = []
+    if settings.loopback_bind:
+        hosts += [f"{name}:*" for name in LOOPBACK_HOSTS] + list(LOOPBACK_HOSTS)
+        origins += [f"http://{name}:*" for name in LOOPBACK_HOSTS] + [f"http://{name}" for name in LOOPBACK_HOSTS]
+    for host in settings.allowed_hosts:
+        name, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+        # A Host header may omit the port (a proxy on 443), so the port-less form is always allowed too.
+        hosts += [host, name] if port else [host, f"{host}:*"]
+    origins += list(settings.allowed_origins)
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
+
+
+def check_bind(settings: Settings) -> None:
+    """Refuse to expose the server beyond this machine without a token and explicit allowed hosts."""
+    if settings.loopback_bind:
+        return
+    if not settings.auth_token:
+        raise ConfigError(
+            f"Binding to {settings.host} exposes the server beyond this machine, so a bearer token is required: "
+            "set POSTHOG_MCP_AUTH_TOKEN (for example to the output of `openssl rand -hex 32`)."
+        )
+    if not settings.allowed_hosts:
+        raise ConfigError(
+            f"Binding to {settings.host} needs the host names clients will use, against DNS rebinding: set "
+            "POSTHOG_MCP_ALLOWED_HOSTS (e.g. mcp.example.com,mcp.example.com:8000) and, for browser clients, "
+            "POSTHOG_MCP_ALLOWED_ORIGINS."
+        )
+
+
+def _bearer(headers: Headers) -> str | None:
+    value = headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def posthog_key(headers: Headers, settings: Settings) -> str | None:
+    """The PostHog key a request carries: X-PostHog-Api-Key, or on a token-less loopback bind a Bearer phx_ key."""
+    key = headers.get(KEY_HEADER, "").strip()
+    if key:
+        return key
+    bearer = _bearer(headers)
+    if bearer and bearer.startswith("phx_") and settings.loopback_bind and not settings.auth_token:
+        return bearer
+    return None
+
+
+def _json_response(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+class Guard:
+    """ASGI middleware in front of the MCP endpoints: health, authentication, per-request keys, session owners."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self._token = settings.auth_token.encode() if settings.auth_token else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path == "/healthz":
+            await _json_response(200, {"status": "ok", "version": __version__})(scope, receive, send)
+            return
+        if not path.startswith(MCP_PATHS):
+            await _json_response(404, {"error": "not_found", "detail": "MCP is served at /mcp (or /sse)."})(
+                scope, receive, send
+            )
+            return
+        headers = Headers(scope=scope)
+        if self._token is not None:
+            presented = (_bearer(headers) or "").encode()
+            if not hmac.compare_digest(presented, self._token):
+                detail = "Send the server's token as `Authorization: Bearer <POSTHOG_MCP_AUTH_TOKEN>`."
+                await _json_response(
+                    401, {"error": "unauthorized", "detail": detail}, {"WWW-Authenticate": 'Bearer realm="posthog-mcp"'}
+                )(scope, receive, send)
+                return
+        owner = "server-token" if self._token is not None else "anonymous"
+        if self.settings.per_request_keys:
+            key = posthog_key(headers, self.settings)
+            if key is None:
+                where = "the X-PostHog-Api-Key header"
+                if self.settings.loopback_bind and not self.settings.auth_token:
+                    where += " (or Authorization: Bearer phx_...)"
+                detail = f"This server uses each user's own PostHog personal API key: send it in {where}."
+                await _json_response(401, {"error": "posthog_key_required", "detail": detail})(scope, receive, send)
+                return
+            owner += ":" + key_digest(key)
+        # The SDK binds each MCP session to the principal that opened it; ours is the credentials' digest.
+        principal = hashlib.sha256(owner.encode()).hexdigest()
+        scope["user"] = AuthenticatedUser(AccessToken(token="", client_id=principal, scopes=[]))
+        await self.app(scope, receive, send)
+
+
+def per_request_resolver(app: App) -> AccountResolver:
+    """Each HTTP request's account, from the PostHog key it carries."""
+
+    def resolve(ctx: Context) -> Account:
+        request = ctx.request
+        key = posthog_key(request.headers, app.settings) if isinstance(request, Request) else None
+        if key is None or app.accounts is None:
+            raise ToolError("This request carries no PostHog personal API key: send it in X-PostHog-Api-Key.")
+        return app.accounts.get(key)
+
+    return resolve
+
+
+def create_web_app(app: App) -> Starlette:
+    """The ASGI app serving the transport the settings name."""
+    settings = app.settings
+    resolver = per_request_resolver(app) if settings.per_request_keys else None
+    server = build_server(app, resolver)
+    security = security_settings(settings)
+    routes: list[Route | Mount] = []
+    if settings.transport == "sse":
+        sse = SseServerTransport("/messages/", security_settings=security, max_request_body_size=settings.max_body)
+
+        async def connect_sse(request: Request) -> Response:
+            with contextlib.suppress(ValueError):  # the transport already answered a refused request
+                async with sse.connect_sse(request.scope, request.receive, request._send) as (reader, writer):
+                    await server.run(reader, writer, server.create_initialization_options())
+            return Response()
+
+        routes += [Route("/sse", connect_sse, methods=["GET"]), Mount("/messages/", app=sse.handle_post_message)]
+
+        @contextlib.asynccontextmanager
+        async def lifespan(_: Starlette) -> AsyncIterator[None]:
+            try:
+                yield
+            finally:
+                await app.aclose()
+
+    else:
+        manager = StreamableHTTPSessionManager(
+            app=server,
+            stateless=settings.stateless,
+            security_settings=security,
+            max_request_body_size=settings.max_body,
+        )
+        routes.append(Route("/mcp", StreamableHTTPASGIApp(manager)))
+
+        @contextlib.asynccontextmanager
+        async def lifespan(_: Starlette) -> AsyncIterator[None]:
+            try:
+                async with manager.run():
+                    yield
+            finally:
+                await app.aclose()
+
+    starlette = Starlette(routes=routes, lifespan=lifespan)
+    starlette.add_middleware(Guard, settings=settings)
+    return starlette
+
+
+def _bound_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host.strip("[]"), port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve_http(settings: Settings) -> int:
+    """Serve over HTTP until SIGTERM or SIGINT, then let in-flight calls finish within the grace period."""
+    try:
+        check_bind(settings)
+    except ConfigError as exc:
+        print(f"posthog-mcp: {exc}", file=sys.stderr)
+        return 2
+    sock = _bound_socket(settings.host, settings.port)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    path = "/sse" if settings.transport == "sse" else "/mcp"
+    kind = "SSE" if settings.transport == "sse" else "streamable HTTP"
+    print(f"posthog-mcp: serving {kind} at http://{shown}:{port}{path}", file=sys.stderr, flush=True)
+    web_app = create_web_app(App.create(settings))
+    config = uvicorn.Config(
+        web_app,
+        log_level=settings.log_level if settings.log_level != "debug" else "info",
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace),
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
