@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import ValidationError
 
@@ -18,12 +19,19 @@ MISSING_SCOPE = re.compile(r"required scope '([^']+)'")
 NO_API_KEY_ACCESS = "does not support personal api key access"
 
 
-class ToolError(Exception):
-    """A failure the agent should read: becomes an `isError` tool result."""
+Kind = Literal["invalid", "refused", "not_found", "failed"]
 
-    def __init__(self, message: str) -> None:
+
+class ToolError(Exception):
+    """A failure the agent should read: becomes an `isError` tool result.
+
+    `kind` lets protocol surfaces that answer with JSON-RPC errors (resources) pick the right code.
+    """
+
+    def __init__(self, message: str, kind: Kind = "failed") -> None:
         super().__init__(message)
         self.message = message
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -55,19 +63,23 @@ def invalid_arguments(tool: str, error: ValidationError, accepted: Sequence[str]
         else:
             message = item["msg"].removeprefix("Value error, ")
             problems.append(f"{where}: {message} (got {_show(item.get('input'))})")
-    return ToolError(f"Invalid arguments for {tool}: " + "; ".join(problems) + ". Nothing was sent to PostHog.")
+    text = f"Invalid arguments for {tool}: " + "; ".join(problems) + ". Nothing was sent to PostHog."
+    return ToolError(text, "invalid")
 
 
 def arguments_not_object(tool: str) -> ToolError:
     """Arguments that are not a JSON object."""
-    return ToolError(f"Invalid arguments for {tool}: arguments must be a JSON object. Nothing was sent to PostHog.")
+    return ToolError(
+        f"Invalid arguments for {tool}: arguments must be a JSON object. Nothing was sent to PostHog.", "invalid"
+    )
 
 
 def bad_cursor(reason: str) -> ToolError:
     """A cursor that is garbled, forged, or from another list."""
     return ToolError(
         f"Invalid cursor: {reason}. Pass the next_cursor of the previous result unchanged, "
-        "or leave cursor out to start from the first page."
+        "or leave cursor out to start from the first page.",
+        "invalid",
     )
 
 
@@ -91,7 +103,8 @@ def scope_missing(tool: str, scope: str, granted: Iterable[str]) -> ToolError:
     has = ", ".join(sorted(granted)) or "none"
     return ToolError(
         f"{tool} needs the API key scope '{scope}', which this key does not have (it has: {has}). "
-        f"Add '{scope}' to the key in {KEYS_PAGE}, or use a key that has it. Nothing was sent to PostHog."
+        f"Add '{scope}' to the key in {KEYS_PAGE}, or use a key that has it. Nothing was sent to PostHog.",
+        "refused",
     )
 
 
@@ -99,7 +112,8 @@ def legacy_key_only(tool: str) -> ToolError:
     """One of the two endpoints PostHog refuses to every scoped key, refused before any request."""
     return ToolError(
         f"{tool}: PostHog refuses this endpoint to every scoped personal API key, even an all-access one; "
-        "only a legacy unscoped key can call it. Nothing was sent to PostHog."
+        "only a legacy unscoped key can call it. Nothing was sent to PostHog.",
+        "refused",
     )
 
 
@@ -107,14 +121,16 @@ def read_only(tool: str) -> ToolError:
     """A write tool called while the server is read-only."""
     return ToolError(
         f"{tool} changes data, and this server runs read-only (--read-only or POSTHOG_MCP_READ_ONLY). "
-        "Nothing was sent to PostHog."
+        "Nothing was sent to PostHog.",
+        "refused",
     )
 
 
 def not_allowed(tool: str) -> ToolError:
     """A tool left out by the allow-list."""
     return ToolError(
-        f"{tool} is not in this server's allow-list (--tools or POSTHOG_MCP_TOOLS). Nothing was sent to PostHog."
+        f"{tool} is not in this server's allow-list (--tools or POSTHOG_MCP_TOOLS). Nothing was sent to PostHog.",
+        "refused",
     )
 
 
@@ -161,7 +177,8 @@ def from_posthog(exc: PostHogError, target: Target) -> ToolError:
         if target.item_id is not None:
             return ToolError(
                 f"{target.noun.capitalize()} {target.item_id} was not found in project {target.project_id}: "
-                f"it may have been deleted or belong to another project. Find it with {target.noun}s-list."
+                f"it may have been deleted or belong to another project. Find it with {target.noun}s-list.",
+                "not_found",
             )
         return ToolError(
             f"PostHog answered 404 for project {target.project_id}: the project does not exist or the key "

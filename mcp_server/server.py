@@ -9,21 +9,19 @@ from typing import Any, TypeVar
 import anyio
 import mcp_types as types
 from mcp.server import Server
-from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
-from pydantic import ValidationError
 
 from mcp_server import __version__, errors, shaping
-from mcp_server.access import EVERYTHING, configured_refusal, usable
+from mcp_server.access import EVERYTHING, usable
 from mcp_server.accounts import Account
 from mcp_server.app import App
-from mcp_server.catalog import BY_NAME, TOOLS, Tool
+from mcp_server.catalog import BY_NAME, TOOLS
+from mcp_server.dispatch import AccountResolver, Context, deferred_account, execute
+from mcp_server.resources import resource_handlers
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Context = ServerRequestContext[Any, Any]
-AccountResolver = Callable[[Context], Account]
 
 INSTRUCTIONS = """\
 PostHog tools for insights (saved analytics queries and their results) and autocapture elements (what users \
@@ -99,18 +97,6 @@ async def with_progress(ctx: Context, interval: float, work: Callable[[], Awaita
     return outcome[0]
 
 
-def validate(tool: Tool, arguments: Any) -> Any:
-    """The tool's arguments as its model, or a ToolError naming each failing field."""
-    if arguments is None:
-        arguments = {}
-    if not isinstance(arguments, dict):
-        raise errors.arguments_not_object(tool.name)
-    try:
-        return tool.arguments.model_validate(arguments)
-    except ValidationError as exc:
-        raise errors.invalid_arguments(tool.name, exc, list(tool.arguments.model_fields)) from None
-
-
 def build_server(app: App, resolve: AccountResolver | None = None) -> Server[Any]:
     """The MCP server for an app; `resolve` picks the PostHog account of each request."""
     resolve = resolve or default_resolver(app)
@@ -130,17 +116,11 @@ def build_server(app: App, resolve: AccountResolver | None = None) -> Server[Any
         if tool is None:
             raise MCPError(code=types.INVALID_PARAMS, message=errors.unknown_tool(params.name, [t.name for t in TOOLS]))
         secrets = app.secrets()
+        account = deferred_account(resolve, ctx, secrets)
         try:
-            refusal = configured_refusal(tool, settings)
-            if refusal is not None:
-                raise refusal
-            args = validate(tool, params.arguments)
-            account = resolve(ctx)
-            secrets.append(account.key)
-            refusal = (await account.grant()).refusal(tool)
-            if refusal is not None:
-                raise refusal
-            result = await with_progress(ctx, settings.progress_interval, lambda: app.backend.run(tool, args, account))
+            result = await with_progress(
+                ctx, settings.progress_interval, lambda: execute(app, tool, params.arguments, account)
+            )
             return success(result)
         except errors.ToolError as exc:
             log.info("%s failed: %s", tool.name, errors.redact(exc.message, secrets))
@@ -160,4 +140,5 @@ def build_server(app: App, resolve: AccountResolver | None = None) -> Server[Any
         get_tool_input_schema=lambda name: BY_NAME[name].input_schema if name in BY_NAME else None,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
+        **resource_handlers(app, resolve),
     )

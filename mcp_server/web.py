@@ -34,8 +34,9 @@ from mcp_server import __version__
 from mcp_server.accounts import Account, key_digest
 from mcp_server.app import App
 from mcp_server.config import ConfigError, Settings
+from mcp_server.dispatch import AccountResolver, Context
 from mcp_server.errors import ToolError
-from mcp_server.server import AccountResolver, Context, build_server
+from mcp_server.server import build_server
 
 log = logging.getLogger(__name__)
 

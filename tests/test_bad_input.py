@@ -115,8 +115,8 @@ async def test_every_tool_accepts_its_minimal_valid_call_shape(tool: str) -> Non
 
 async def test_arguments_that_are_not_an_object_are_refused(mode: str) -> None:
     from mcp_server.catalog import BY_NAME
+    from mcp_server.dispatch import validate
     from mcp_server.errors import ToolError
-    from mcp_server.server import validate
 
     with pytest.raises(ToolError, match="must be a JSON object"):
         validate(BY_NAME["insights-list"], ["not", "an", "object"])

@@ -1,0 +1,86 @@
+"""Insights as MCP resources, for hosts that attach context: listed and read through the same tools and checks."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import mcp_types as types
+from mcp.shared.exceptions import MCPError
+
+from mcp_server import errors, shaping
+from mcp_server.app import App
+from mcp_server.catalog import BY_NAME
+from mcp_server.dispatch import AccountResolver, Context, deferred_account, execute
+
+TEMPLATE = "posthog://insights/{short_id}"
+URI = re.compile(r"^posthog://insights/([A-Za-z0-9]+)$")
+MIME = "application/json"
+PAGE_SIZE = 50
+RESOURCE_NOT_FOUND = -32002
+CODES = {"invalid": types.INVALID_PARAMS, "refused": types.INVALID_PARAMS, "not_found": RESOURCE_NOT_FOUND}
+
+
+def _protocol_error(exc: errors.ToolError, secrets: list[str]) -> MCPError:
+    return MCPError(code=CODES.get(exc.kind, types.INTERNAL_ERROR), message=errors.redact(exc.message, secrets))
+
+
+def resource_handlers(app: App, resolve: AccountResolver) -> dict[str, Any]:
+    """The resources/* handlers for `Server(...)`."""
+
+    async def list_templates(
+        ctx: Context, params: types.PaginatedRequestParams | None
+    ) -> types.ListResourceTemplatesResult:
+        template = types.ResourceTemplate(
+            uri_template=TEMPLATE,
+            name="insight",
+            title="PostHog insight",
+            description="An insight's query, results and metadata, as insight-get returns them.",
+            mime_type=MIME,
+        )
+        return types.ListResourceTemplatesResult(resource_templates=[template])
+
+    async def list_resources(ctx: Context, params: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
+        arguments: dict[str, Any] = {"order": "-last_modified_at", "limit": PAGE_SIZE}
+        if params is not None and params.cursor:
+            arguments["cursor"] = params.cursor
+        secrets = app.secrets()
+        try:
+            page = await execute(app, BY_NAME["insights-list"], arguments, deferred_account(resolve, ctx, secrets))
+        except errors.ToolError as exc:
+            if exc.kind == "refused":
+                return types.ListResourcesResult(resources=[])
+            raise _protocol_error(exc, secrets) from None
+        resources = [
+            types.Resource(
+                uri=TEMPLATE.format(short_id=item["short_id"]),
+                name=item["short_id"],
+                title=item.get("name"),
+                description=item.get("description"),
+                mime_type=MIME,
+            )
+            for item in page["results"]
+            if item.get("short_id")
+        ]
+        return types.ListResourcesResult(resources=resources, next_cursor=page["next_cursor"])
+
+    async def read_resource(ctx: Context, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
+        uri = str(params.uri)
+        match = URI.match(uri)
+        if match is None:
+            raise MCPError(code=RESOURCE_NOT_FOUND, message=f"Unknown resource {uri!r}: expected {TEMPLATE}.")
+        secrets = app.secrets()
+        try:
+            insight = await execute(
+                app, BY_NAME["insight-get"], {"id": match.group(1)}, deferred_account(resolve, ctx, secrets)
+            )
+        except errors.ToolError as exc:
+            raise _protocol_error(exc, secrets) from None
+        contents = types.TextResourceContents(uri=uri, mime_type=MIME, text=shaping.dumps(insight))
+        return types.ReadResourceResult(contents=[contents])
+
+    return {
+        "on_list_resource_templates": list_templates,
+        "on_list_resources": list_resources,
+        "on_read_resource": read_resource,
+    }
