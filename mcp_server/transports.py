@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import anyio
 
@@ -11,6 +12,13 @@ from mcp_server.config import Settings
 from mcp_server.server import build_server
 
 log = logging.getLogger(__name__)
+
+SANDBOX_BANNER = """\
+posthog-mcp: serving MCP over stdio on the SANDBOX (a local PostHog with demo data, not your real project).
+Connect an MCP host to this command, or try it from a terminal:
+  posthog-mcp --sandbox tools
+  posthog-mcp --sandbox call insights-list '{"search": "signup", "limit": 3}'
+Press Ctrl+C to stop."""
 
 
 def serve(settings: Settings) -> int:
@@ -29,6 +37,8 @@ async def serve_stdio(settings: Settings) -> None:
 
     app = App.create(settings)
     server = build_server(app)
+    if settings.sandbox:
+        print(SANDBOX_BANNER, file=sys.stderr, flush=True)
     try:
         async with stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())

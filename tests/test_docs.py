@@ -1,0 +1,66 @@
+"""The README, manifest.json and CI agree with the catalog and the configuration they describe."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from mcp_server import __version__
+from mcp_server.catalog import TOOLS
+from mcp_server.config import OPTIONS
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+MANIFEST = json.loads((ROOT / "manifest.json").read_text())
+
+
+def test_the_readme_tool_table_matches_the_catalog() -> None:
+    table = README.split("<!-- tools-table")[1].split("<!-- end tools-table -->")[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    expected = [
+        f"| `{t.name}` | {t.title} | {f'`{t.scope}`' if t.scope else 'legacy key only'} | "
+        f"{'yes' if t.read_only else 'no'} |"
+        for t in TOOLS
+    ]
+    assert rows == expected
+
+
+def test_the_readme_documents_every_option_and_its_environment_variables() -> None:
+    section = README.split("## Configuration")[1].split("## Connect a host")[0]
+    for option in OPTIONS:
+        assert f"`{option.flag}" in section, option.flag
+        for variable in option.env:
+            assert f"`{variable}`" in section, variable
+
+
+def test_the_quick_start_opens_with_the_two_self_sufficient_commands_and_ci_runs_the_second() -> None:
+    quick_start = README.split("## Quick start")[1]
+    block = re.search(r"```sh\n(.*?)```", quick_start, re.S)
+    assert block is not None
+    lines = block.group(1).strip().splitlines()
+    assert lines == ["pip install uv && uv run posthog-mcp --sandbox", "pip install uv && uv run pytest"]
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert lines[1] in ci
+
+
+def test_the_manifest_lists_the_catalogs_tools_and_the_package_version() -> None:
+    assert MANIFEST["version"] == __version__
+    assert MANIFEST["tools"] == [{"name": t.name, "description": t.description} for t in TOOLS]
+
+
+def test_the_manifest_passes_settings_as_the_documented_environment_variables() -> None:
+    env = MANIFEST["server"]["mcp_config"]["env"]
+    documented = {variable for option in OPTIONS for variable in option.env}
+    for variable, value in env.items():
+        assert variable == "PYTHONPATH" or variable in documented
+        if variable != "PYTHONPATH":
+            name = re.fullmatch(r"\$\{user_config\.(\w+)\}", value)
+            assert name is not None
+            assert name.group(1) in MANIFEST["user_config"]
+    for key, spec in MANIFEST["user_config"].items():
+        assert spec["title"]
+        assert spec["description"]
+        if not spec.get("required"):
+            assert "default" in spec, f"optional {key} needs a default, or hosts pass the placeholder through"
+    assert MANIFEST["user_config"]["api_key"]["sensitive"] is True
