@@ -1,0 +1,101 @@
+"""The activity log: writing insight entries with field-level changes, and serializing entries."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from mcp_server.sandbox.accounts import user_minimal
+from mcp_server.sandbox.store import Store
+
+# The insight fields PostHog's changes_between compares (dashboards are added as a synthetic change).
+TRACKED_FIELDS = ("name", "derived_name", "description", "query", "filters", "tags", "favorited", "saved", "deleted")
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """PostHog's changes_between for two versions of an insight."""
+    found = []
+    for field in TRACKED_FIELDS:
+        old, new = before.get(field), after.get(field)
+        if old == new:
+            continue
+        action = "created" if old is None else "deleted" if new is None else "changed"
+        found.append({"type": "Insight", "action": action, "field": field, "before": old, "after": new})
+    return found
+
+
+def dashboards_change(before: list[int], after: list[int], names: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The synthetic `dashboards` change PostHog writes when an insight's dashboards are replaced."""
+    if sorted(before) == sorted(after):
+        return []
+
+    def described(ids: list[int]) -> list[dict[str, Any]]:
+        return [{"id": i, "name": names[i]["name"] if i in names else None} for i in sorted(ids)]
+
+    return [
+        {
+            "type": "Insight",
+            "action": "changed",
+            "field": "dashboards",
+            "before": described(before),
+            "after": described(after),
+        }
+    ]
+
+
+def log_insight(
+    store: Store,
+    *,
+    insight: dict[str, Any],
+    activity: str,
+    user_id: int | None,
+    at: str,
+    change_list: list[dict[str, Any]] | None,
+    client: str | None,
+    entry_id: str | None = None,
+) -> None:
+    """Write one insight entry, skipping what PostHog skips (no name at all; an update that changed nothing)."""
+    name = insight.get("name") or insight.get("derived_name")
+    if not name or (activity == "updated" and not change_list):
+        return
+    detail = {
+        "id": None,
+        "changes": change_list,
+        "merge": None,
+        "trigger": None,
+        "name": name,
+        "short_id": insight["short_id"],
+        "type": None,
+    }
+    store.add_activity(
+        {
+            "id": entry_id or str(uuid.uuid4()),
+            "team_id": insight["team_id"],
+            "scope": "Insight",
+            "item_id": str(insight["id"]),
+            "activity": activity,
+            "user_id": user_id,
+            "detail": detail,
+            "created_at": at,
+            "is_system": user_id is None,
+            "was_impersonated": False,
+            "client": client,
+        }
+    )
+
+
+def serialize(entry: dict[str, Any], users: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """ActivityLogSerializer plus the newer is_system / was_impersonated / client fields."""
+    user_id = entry["user_id"]
+    return {
+        "id": entry["id"],
+        "user": user_minimal(users.get(int(user_id)) if user_id is not None else None),
+        "activity": entry["activity"],
+        "scope": entry["scope"],
+        "item_id": entry["item_id"],
+        "detail": entry["detail"],
+        "created_at": entry["created_at"],
+        "is_system": bool(entry["is_system"]),
+        "was_impersonated": bool(entry["was_impersonated"]),
+        "client": entry["client"],
+    }

@@ -1,0 +1,68 @@
+"""`posthog-sandbox`: serve the sandbox over HTTP on this machine and say how to use it."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import socket
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+import uvicorn
+
+from mcp_server.sandbox.app import create_app
+from mcp_server.sandbox.keys import DEMO_KEYS, DEMO_PROJECT_ID
+
+DEFAULT_PORT = 8010
+
+
+def banner(url: str, out: TextIO) -> None:
+    """Print the base URL, the demo project and the demo keys (public fixtures, safe to show)."""
+    width = max(len(name) for name in DEMO_KEYS)
+    lines = [
+        f"Sandbox PostHog at {url}",
+        f"Demo project id: {DEMO_PROJECT_ID} (API under {url}/api/projects/{DEMO_PROJECT_ID}/)",
+        "Demo personal API keys (send as 'Authorization: Bearer <key>'):",
+        *(f"  {name:<{width}}  {key.key}\n  {'':<{width}}  {key.description}" for name, key in DEMO_KEYS.items()),
+        "Control endpoints (no key): /_sandbox/health, /_sandbox/faults, /_sandbox/requests",
+    ]
+    print("\n".join(lines), file=out, flush=True)
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    db: str | None = None,
+    rate_limit: int | None = None,
+    *,
+    mcp_read_only_org: bool = False,
+) -> None:
+    """Serve a sandbox until interrupted; port 0 picks a free port, and the banner shows the real one."""
+    app = create_app(db, rate_limit=rate_limit, mcp_read_only_org=mcp_read_only_org)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound_port = sock.getsockname()[1]
+    shown_host = f"[{host}]" if family == socket.AF_INET6 else host
+    banner(f"http://{shown_host}:{bound_port}", sys.stderr)
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the `posthog-sandbox` console script."""
+    parser = argparse.ArgumentParser(prog="posthog-sandbox", description="A local PostHog with demo data.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free)")
+    parser.add_argument("--db", default=None, help="SQLite file that keeps state across runs (default: in memory)")
+    parser.add_argument("--rate-limit", type=int, default=None, help="requests per minute per key before 429")
+    parser.add_argument("--mcp-read-only-org", action="store_true", help="refuse writes from MCP clients with 403")
+    args = parser.parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(args.host, args.port, args.db, args.rate_limit, mcp_read_only_org=args.mcp_read_only_org)
+
+
+if __name__ == "__main__":
+    main()
