@@ -58,11 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("arguments", nargs="?", default="{}", help="tool arguments as a JSON object")
     commands.add_parser("tools", parents=[common], help="list the tools this configuration exposes")
     commands.add_parser("doctor", parents=[common], help="check the configuration against PostHog")
-    sandbox = commands.add_parser("sandbox", parents=[common], help="the sandbox PostHog")
+    sandbox = commands.add_parser("sandbox", help="the sandbox PostHog")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", metavar="serve", required=True)
-    serve = sandbox_commands.add_parser("serve", parents=[common], help="serve the sandbox over HTTP")
-    serve.add_argument("--db", dest="db", default=None, help="SQLite file keeping the sandbox's state")
-    serve.add_argument("--rate-limit", dest="rate_limit", type=int, default=None, help="requests per minute per key")
+    serve = sandbox_commands.add_parser("serve", help="serve the sandbox over HTTP (options: posthog-sandbox --help)")
+    serve.add_argument("sandbox_args", nargs="*", help="--port N, --db PATH, --rate-limit N, ...")
     return parser
 
 
@@ -120,13 +119,17 @@ SANDBOX_WEB_HOST = "http://sandbox.posthog.invalid"
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `posthog-mcp` console script."""
     parser = build_parser()
-    namespace = vars(parser.parse_args(argv))
-    command = namespace.pop("command", None)
+    args = list(sys.argv[1:] if argv is None else argv)
     option_names = {option.name for option in OPTIONS}
+    for index in range(len(args) - 1):
+        if args[index : index + 2] == ["sandbox", "serve"] and "-h" not in args[index + 2 :]:
+            # The sandbox has its own options; ours given before the subcommand (--host, --port) carry over.
+            before = vars(parser.parse_args(args[:index]))
+            return _serve_sandbox({k: v for k, v in before.items() if k in option_names}, args[index + 2 :])
+    namespace = vars(parser.parse_args(args))
+    command = namespace.pop("command", None)
     flags = {k: v for k, v in namespace.items() if k in option_names}
     try:
-        if command == "sandbox":
-            return _serve_sandbox(flags, namespace)
         settings = resolve_settings(flags)
     except ConfigError as exc:
         print(f"posthog-mcp: {exc}", file=sys.stderr)
@@ -145,11 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(settings)
 
 
-def _serve_sandbox(flags: dict[str, Any], namespace: dict[str, Any]) -> int:
-    from mcp_server.sandbox.cli import serve
+def _serve_sandbox(flags: dict[str, Any], sandbox_args: list[str]) -> int:
+    from mcp_server.sandbox.cli import main as sandbox_main
 
-    settings = load(flags)
-    serve(settings.host, settings.port if "port" in flags else 8010, namespace.get("db"), namespace.get("rate_limit"))
+    given = [arg for name in ("host", "port") if name in flags for arg in (f"--{name}", str(flags[name]))]
+    sandbox_main([*given, *sandbox_args])
     return 0
 
 

@@ -17,7 +17,8 @@ from mcp_server import __version__
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"posthog-mcp/{__version__}"
+# "posthog/mcp-server" is how PostHog recognises MCP clients, so an organisation's MCP read-only policy applies.
+USER_AGENT = f"posthog-mcp/{__version__} (posthog/mcp-server compatible)"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 

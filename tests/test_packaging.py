@@ -1,0 +1,127 @@
+"""Install paths, proved by running them: the wheel in a fresh environment, the bundle as a desktop host starts it,
+and a clear message (not a traceback) on a Python that is too old."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from mcp_server import __version__
+from tests.sandbox_process import sandbox_over_http
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE_PYTHON = Path(sys.base_prefix) / "bin" / "python3"
+
+
+def test_an_older_python_gets_a_message_not_a_traceback() -> None:
+    code = "import sys; sys.version_info = (3, 9, 18, 'final', 0); import mcp_server"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 1
+    assert "posthog-mcp needs Python 3.11 or newer, but was started with Python 3.9" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(["uv", "build", "--quiet", "--out-dir", str(out)], cwd=ROOT, check=True, timeout=300)
+    (built,) = out.glob("posthog_mcp-*.whl")
+    assert (out / f"posthog_mcp-{__version__}.tar.gz").exists()
+    return built
+
+
+def test_the_wheel_has_complete_metadata_and_is_typed(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        metadata = archive.read(f"posthog_mcp-{__version__}.dist-info/METADATA").decode()
+    assert "mcp_server/py.typed" in names
+    assert "mcp_server/sandbox/__init__.py" in names
+    assert not any(name.startswith("tests/") for name in names)
+    for field in (
+        "License-Expression: MIT",
+        "Requires-Python: >=3.11",
+        "Classifier: ",
+        "Project-URL: ",
+        "Description-Content-Type: text/markdown",
+        "Requires-Dist: mcp<3,>=2.3",
+    ):
+        assert field in metadata, field
+    assert "## Quick start" in metadata
+
+
+def test_the_wheel_installs_and_runs_in_a_fresh_environment(wheel: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run(["uv", "venv", "--quiet", "--python", str(BASE_PYTHON), str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    subprocess.run(["uv", "pip", "install", "--quiet", "--python", str(python), str(wheel)], check=True, timeout=300)
+    command = venv / "bin" / "posthog-mcp"
+    version = subprocess.run([command, "--version"], capture_output=True, text=True, check=True, timeout=60)
+    assert version.stdout.strip() == f"posthog-mcp {__version__}"
+    tools = subprocess.run([command, "--sandbox", "tools"], capture_output=True, text=True, check=True, timeout=120)
+    assert len(tools.stdout.strip().splitlines()) == 17
+    assert tools.stdout.split()[0] == "insights-list"
+
+
+@pytest.fixture(scope="module")
+def bundle() -> Path:
+    if shutil.which("npm") is None:
+        pytest.fail("the bundle test needs npm (for the pinned mcpb CLI); install Node.js and npm")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build-bundle")], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def substitute(value: str, dirname: Path, user_config: dict[str, str]) -> str:
+    """What a desktop host does to mcp_config: ${__dirname} and ${user_config.X}."""
+    value = value.replace("${__dirname}", str(dirname))
+    for key, setting in user_config.items():
+        value = value.replace("${user_config." + key + "}", setting)
+    return value
+
+
+@pytest.mark.anyio
+async def test_the_bundle_starts_from_its_unpacked_folder_like_a_desktop_host_starts_it(
+    bundle: Path, tmp_path: Path
+) -> None:
+    unpacked = tmp_path / "posthog-mcp"
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(unpacked)
+    manifest = json.loads((unpacked / "manifest.json").read_text())
+    assert manifest["version"] == __version__
+    assert not (unpacked / "tests").exists()
+    assert not list(unpacked.rglob("__pycache__"))
+    config = manifest["server"]["mcp_config"]
+    with sandbox_over_http() as sandbox:
+        user_config = {
+            "api_key": sandbox.keys["read_only"],
+            "host": sandbox.url,
+            "project_id": "",
+            "read_only": "false",
+        }
+        env = {name: substitute(value, unpacked, user_config) for name, value in config["env"].items()}
+        command = shutil.which(config["command"]) if config["command"] != "python3" else str(BASE_PYTHON)
+        assert command is not None
+        params = StdioServerParameters(
+            command=command,
+            args=[substitute(arg, unpacked, user_config) for arg in config["args"]],
+            env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), **env},
+            cwd=str(tmp_path),
+        )
+        async with Client(params, mode="legacy") as client:
+            tools = {tool.name for tool in (await client.list_tools()).tools}
+            listed = await client.call_tool("insights-list", {"limit": 2})
+    assert "insights-list" in tools
+    assert "insight-create" not in tools
+    assert not listed.is_error
+    assert len(listed.structured_content["results"]) == 2  # type: ignore[index]
