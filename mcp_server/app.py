@@ -26,6 +26,7 @@ class App:
     default_account: Account | None
     accounts: AccountCache | None = None
     extra_secrets: list[str] = field(default_factory=list)
+    calls_in_flight: int = 0
 
     @classmethod
     def create(

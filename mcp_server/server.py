@@ -117,6 +117,7 @@ def build_server(app: App, resolve: AccountResolver | None = None) -> Server[Any
             raise MCPError(code=types.INVALID_PARAMS, message=errors.unknown_tool(params.name, [t.name for t in TOOLS]))
         secrets = app.secrets()
         account = deferred_account(resolve, ctx, secrets)
+        app.calls_in_flight += 1
         try:
             result = await with_progress(
                 ctx, settings.progress_interval, lambda: execute(app, tool, params.arguments, account)
@@ -128,6 +129,8 @@ def build_server(app: App, resolve: AccountResolver | None = None) -> Server[Any
         except Exception as exc:
             log.exception("%s failed unexpectedly", tool.name)
             return failure(errors.internal(tool.name, exc).message)
+        finally:
+            app.calls_in_flight -= 1
 
     sandbox = settings.sandbox
     return Server(

@@ -6,6 +6,7 @@ binds MCP sessions to the credentials that opened them; the SDK's transports che
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -14,6 +15,7 @@ import logging
 import math
 import socket
 import sys
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -23,6 +25,7 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.sse import SseServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
+from sse_starlette.sse import AppStatus
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -210,8 +213,40 @@ def _bound_socket(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host.strip("[]"), port))
+    # Listening before the URL is printed: a client that connects at once waits in the backlog, never refused.
+    sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, but SIGTERM lets tool calls in flight finish before the event streams close.
+
+    sse-starlette would otherwise end every event stream, in-flight answers included, the moment the signal lands.
+    """
+
+    def __init__(self, config: uvicorn.Config, app: App, grace: float) -> None:
+        super().__init__(config)
+        self.app = app
+        self.grace = grace
+        AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Stop accepting, wait for calls in flight (within the grace period), then close the streams."""
+        drain = asyncio.create_task(self._close_streams_when_idle())
+        try:
+            await super().shutdown(sockets)
+        finally:
+            drain.cancel()
+
+    async def _close_streams_when_idle(self) -> None:
+        deadline = time.monotonic() + self.grace
+        while self.app.calls_in_flight and time.monotonic() < deadline:  # noqa: ASYNC110 - a counter, not an event
+            await asyncio.sleep(0.05)
+        if self.app.calls_in_flight:
+            log.warning("%d call(s) still running after the %.0f s grace period", self.app.calls_in_flight, self.grace)
+        await asyncio.sleep(0.2)  # lets the last answers reach their streams
+        AppStatus.should_exit = True
 
 
 def serve_http(settings: Settings) -> int:
@@ -227,14 +262,14 @@ def serve_http(settings: Settings) -> int:
     path = "/sse" if settings.transport == "sse" else "/mcp"
     kind = "SSE" if settings.transport == "sse" else "streamable HTTP"
     print(f"posthog-mcp: serving {kind} at http://{shown}:{port}{path}", file=sys.stderr, flush=True)
-    web_app = create_web_app(App.create(settings))
+    app = App.create(settings)
     config = uvicorn.Config(
-        web_app,
+        create_web_app(app),
         log_level=settings.log_level if settings.log_level != "debug" else "info",
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace),
         lifespan="on",
         access_log=False,
         log_config=None,
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    DrainingServer(config, app, settings.shutdown_grace).run(sockets=[sock])
     return 0
