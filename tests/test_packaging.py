@@ -106,7 +106,7 @@ async def test_the_bundle_starts_from_its_unpacked_folder_like_a_desktop_host_st
         user_config = {
             "api_key": sandbox.keys["read_only"],
             "host": sandbox.url,
-            "project_id": "",
+            "project_id": str(sandbox.project_id),
             "read_only": "false",
         }
         env = {name: substitute(value, unpacked, user_config) for name, value in config["env"].items()}
