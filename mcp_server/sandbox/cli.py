@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import socket
 import sys
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from typing import TextIO
 import uvicorn
 
 from mcp_server.sandbox.app import create_app
+from mcp_server.sandbox.faults import ConnectionDropped
 from mcp_server.sandbox.keys import DEMO_KEYS, DEMO_PROJECT_ID
 
 DEFAULT_PORT = 8010
@@ -48,7 +50,13 @@ def serve(
     shown_host = f"[{host}]" if family == socket.AF_INET6 else host
     banner(f"http://{shown_host}:{bound_port}", sys.stderr)
     config = uvicorn.Config(app, log_level="warning", access_log=False)
+    logging.getLogger("uvicorn.error").addFilter(_not_an_injected_drop)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _not_an_injected_drop(record: logging.LogRecord) -> bool:
+    """Keep uvicorn from printing a traceback for every connection dropped on purpose."""
+    return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -83,14 +83,14 @@ def method_not_allowed(method: str) -> ApiError:
 
 
 def throttled(wait: int) -> ApiError:
-    """429 with DRF's wording and a Retry-After header in whole seconds."""
+    """429 with DRF's wording and a Retry-After header in whole seconds (left out when there is no wait)."""
     unit = "second" if wait == 1 else "seconds"
     return ApiError(
         429,
         "throttled_error",
         "throttled",
         f"Request was throttled. Expected available in {wait} {unit}.",
-        headers={"Retry-After": str(wait)},
+        headers={"Retry-After": str(wait)} if wait else {},
     )
 
 

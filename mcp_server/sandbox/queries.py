@@ -15,7 +15,6 @@ INSIGHT_KINDS = {
 }
 SERIES_KINDS = ("EventsNode", "ActionsNode", "DataWarehouseNode", "GroupNode")
 WRAPPER_KINDS = ("InsightVizNode", "DataVisualizationNode", "DataTableNode")
-METADATA_KINDS = ("ActorsQuery", "EventsQuery", "GroupsQuery")
 INTERVALS = ("minute", "hour", "day", "week", "month")
 SERIES_INSIGHTS = ("TrendsQuery", "FunnelsQuery", "StickinessQuery", "LifecycleQuery")
 
@@ -120,8 +119,13 @@ def for_mcp(query: dict[str, Any]) -> dict[str, Any]:
 
 
 def metadata_query_ok(query: Any) -> bool:
-    """generate_metadata accepts actor/event/group queries, and otherwise only a valid InsightVizNode."""
-    if isinstance(query, dict) and query.get("kind") in METADATA_KINDS:
+    """generate_metadata accepts valid actor/event/group queries, and otherwise only a valid InsightVizNode."""
+    kind = query.get("kind") if isinstance(query, dict) else None
+    if kind == "EventsQuery":
+        return isinstance(query.get("select"), list)
+    if kind == "GroupsQuery":
+        return isinstance(query.get("group_type_index"), int)
+    if kind == "ActorsQuery":
         return True
     return not insight_viz_errors(query)
 

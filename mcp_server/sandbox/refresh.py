@@ -55,7 +55,9 @@ def requested_mode(params: QueryParams) -> tuple[str, bool]:
         return "force_blocking", True
     if word in FALSE_WORDS:
         return "force_cache", False
-    return (raw if raw in MODES else "force_cache"), True
+    if raw not in MODES:
+        return "force_cache", False
+    return raw, True
 
 
 def _interval(query: Any) -> str:

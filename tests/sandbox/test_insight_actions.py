@@ -238,8 +238,14 @@ async def test_generate_metadata_refuses_a_missing_or_invalid_query(
 
 
 async def test_generate_metadata_accepts_events_queries(api: Api) -> None:
-    response = await api().post(PROJECT + "insights/generate_metadata/", json={"query": {"kind": "EventsQuery"}})
+    query = {"kind": "EventsQuery", "select": ["*", "event", "timestamp"]}
+    response = await api().post(PROJECT + "insights/generate_metadata/", json={"query": query})
     assert response.json()["name"] == "Events list"
+
+
+async def test_generate_metadata_refuses_an_events_query_without_select(api: Api) -> None:
+    response = await api().post(PROJECT + "insights/generate_metadata/", json={"query": {"kind": "EventsQuery"}})
+    assert (response.status_code, response.json()["detail"]) == (400, "Invalid query format")
 
 
 async def test_generate_metadata_is_403_until_ai_processing_is_approved(api: Api, sandbox: Sandbox) -> None:
