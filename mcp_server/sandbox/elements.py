@@ -278,8 +278,8 @@ def values(call: Call) -> Response:
     wanted = call.query.get("value")
     chains = call.store.chains(call.project_id)
     counts: dict[str, int] = {}
-    newest_everything = (0, 100_000)
-    for chain_id, _, _, count in call.store.click_totals(call.project_id, ("$autocapture",), *newest_everything, True):
+    every_day = (0, 100_000)
+    for chain_id, _, _, count in call.store.click_totals(call.project_id, ("$autocapture",), *every_day, True):
         elements = chains[chain_id]["elements"]
         candidates = elements[:1] if key == "tag_name" else elements
         present = [str(e[key]) for e in candidates if e.get(key)]

@@ -118,11 +118,6 @@ class Store:
             if outermost:
                 self._db.execute("COMMIT")
 
-    def close(self) -> None:
-        """Close the database file."""
-        with self._lock:
-            self._db.close()
-
     def _all(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
