@@ -74,6 +74,15 @@ def _date_text(value: str) -> str:
     return value
 
 
+def _only_true(value: bool) -> bool:
+    if value is not True:
+        raise ValueError("only true is a filter here (PostHog ignores the value); leave it out to include all")
+    return value
+
+
+# PostHog filters on the mere presence of these parameters, so false would silently mean true.
+OnlyTrue = Annotated[bool, AfterValidator(_only_true), WithJsonSchema({"type": "boolean", "const": True})]
+
 # The pattern is checked here rather than in the schema, where it would cost tokens on every field.
 DateText = Annotated[str, Field(max_length=40), AfterValidator(_date_text), WithJsonSchema({"type": "string"})]
 
@@ -202,8 +211,8 @@ class InsightsList(Arguments):
     short_id: str | None = Field(None, pattern=SHORT_ID.pattern, description="Only the insight with this short_id.")
     insight: InsightType | None = Field(None, description="Only insights of this type.")
     saved: bool | None = Field(None, description="true: only saved insights; false: only unsaved ones.")
-    favorited: bool | None = Field(None, description="true: only favorited insights.")
-    user: bool | None = Field(None, description="true: only insights created by the key's owner.")
+    favorited: OnlyTrue | None = Field(None, description="true: only favorited insights.")
+    user: OnlyTrue | None = Field(None, description="true: only insights created by the key's owner.")
     created_by: list[Annotated[int, Field(ge=1)]] | None = Field(
         None, max_length=50, description="Only insights created by these user ids."
     )

@@ -59,6 +59,8 @@ CASES += [
     ("insights-list", {"date_from": "last tuesday"}, "date_from: must be a date"),
     ("insights-list", {"short_id": "abc"}, "short_id:"),
     ("insights-list", {"order": "random()"}, "order:"),
+    ("insights-list", {"favorited": False}, "favorited: only true is a filter here"),
+    ("insights-list", {"user": False}, "user: only true is a filter here"),
     ("insights-activity-retrieve", {"id": 1, "limit": 101}, "limit: Input should be less than or equal to 100"),
     ("elements-list", {"limit": 1001}, "limit: Input should be less than or equal to 1000"),
     ("elements-stats-retrieve", {"limit": 5000}, "limit: Input should be less than or equal to 1000"),

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from mcp import Client
@@ -133,18 +134,25 @@ async def test_paging_through_250_insights_yields_each_once(sandbox: Sandbox) ->
     async with httpx.AsyncClient(
         base_url=f"{sandbox.url}/api/projects/1/", headers={"Authorization": f"Bearer {sandbox.keys['legacy']}"}
     ) as http:
-        made = set()
-        for number in range(250):
-            response = await http.post(
-                "insights/",
-                json={
-                    "name": f"Paging {number}",
-                    "tags": ["paging-250"],
-                    "query": {"kind": "InsightVizNode", "source": {"kind": "TrendsQuery", "series": []}},
-                },
-            )
-            response.raise_for_status()
-            made.add(response.json()["id"])
+        made: set[int] = set()
+
+        async def create(numbers: range) -> None:
+            for number in numbers:
+                response = await http.post(
+                    "insights/",
+                    json={
+                        "name": f"Paging {number}",
+                        "tags": ["paging-250"],
+                        "query": {"kind": "InsightVizNode", "source": {"kind": "TrendsQuery", "series": []}},
+                    },
+                )
+                response.raise_for_status()
+                made.add(response.json()["id"])
+
+        async with anyio.create_task_group() as group:
+            for start in range(0, 250, 25):
+                group.start_soon(create, range(start, start + 25))
+    assert len(made) == 250
     async with server(sandbox) as client:
         items = await walk(client, "insights-list", {"tags": ["paging-250"], "limit": 37})
     assert len(items) == 250
