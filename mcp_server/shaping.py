@@ -110,6 +110,14 @@ def results_hint(item: dict[str, Any], context: Context) -> None:
         item["note"] = "No cached results. Call insight-get again with refresh=blocking to compute them."
 
 
+def attributes_beyond_fields(item: dict[str, Any], _: Context) -> None:
+    """Leave out the HTML attributes that repeat the element's own class, id and href fields."""
+    attributes = item.get("attributes")
+    if isinstance(attributes, dict):
+        repeated = {"attr__class": "attr_class", "attr__id": "attr_id", "attr__href": "href"}
+        item["attributes"] = {k: v for k, v in attributes.items() if not (k in repeated and item.get(repeated[k]))}
+
+
 def ack(item: dict[str, Any], _: Context) -> None:
     """Mark a write PostHog acknowledged."""
     item["ok"] = True
@@ -134,6 +142,24 @@ INSIGHT_SUMMARY = Shape(
     ),
     users=frozenset({"created_by"}),
     derive=(name_or_derived, kind_of_query, insight_url),
+)
+
+# One series, funnel step, cohort or path of an insight's results; rows of SQL results pass through untouched.
+RESULT_ITEM = Shape(
+    # `filter` and `action` repeat the query, `labels` repeats `days`, and the people fields are links and lists
+    # this server cannot follow.
+    drop=frozenset(
+        {
+            "filter",
+            "action",
+            "labels",
+            "people",
+            "persons",
+            "persons_urls",
+            "converted_people_url",
+            "dropped_people_url",
+        }
+    ),
 )
 
 INSIGHT_DETAIL = Shape(
@@ -163,6 +189,7 @@ INSIGHT_DETAIL = Shape(
         "url",
     ),
     users=frozenset({"created_by", "last_modified_by"}),
+    nested={"result": RESULT_ITEM},
     derive=(results_hint, insight_url),
     keep_empty=frozenset({"result"}),
 )
@@ -207,7 +234,8 @@ ACTIVITY = Shape(
 
 GENERATED = Shape(keep=("name", "description"))
 ELEMENT = Shape(
-    keep=("id", "text", "tag_name", "attr_class", "href", "attr_id", "nth_child", "nth_of_type", "attributes", "order")
+    derive=(attributes_beyond_fields,),
+    keep=("id", "text", "tag_name", "attr_class", "href", "attr_id", "nth_child", "nth_of_type", "attributes", "order"),
 )
 STATS_ROW = Shape(keep=("count", "type", "hash", "elements"), nested={"elements": ELEMENT})
 VALUE = Shape(keep=("name",))

@@ -37,7 +37,7 @@ async def serve_stdio(settings: Settings) -> None:
 
     app = App.create(settings)
     server = build_server(app)
-    if settings.sandbox:
+    if settings.sandbox and sys.stdin.isatty():
         print(SANDBOX_BANNER, file=sys.stderr, flush=True)
     try:
         async with stdio_server() as (read_stream, write_stream):

@@ -57,6 +57,14 @@ async def test_insights_list_asks_for_basic_insights_with_filters_and_returns_su
     assert result["results"][1]["name"] == "Pageview count 3"
 
 
+async def test_insight_get_keeps_series_data_and_days_but_not_what_repeats_the_query(fake: FakePostHog) -> None:
+    fake.on("GET", "insights/12/", insight(12, result=[series()]))
+    async with connect(fake) as client:
+        (result,) = payload(await client.call_tool("insight-get", {"id": 12}))["result"]
+    assert set(result) == {"data", "days", "count", "label"}
+    assert result["days"][0] == "2026-11-01"
+
+
 async def test_insight_get_returns_query_and_results_without_cache_or_permission_fields(fake: FakePostHog) -> None:
     fake.on("GET", "insights/12/", insight(12, result=[series()]))
     async with connect(fake) as client:
@@ -232,7 +240,7 @@ async def test_elements_list_pages_by_offset(fake: FakePostHog) -> None:
         "attr_class": ["btn", "btn-primary"],
         "nth_child": 2,
         "nth_of_type": 1,
-        "attributes": {"attr__class": "btn btn-primary", "attr__data-attr": "signup-1"},
+        "attributes": {"attr__data-attr": "signup-1"},
         "order": 0,
     }
 
