@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import anyio
 import mcp_types as types
 from mcp.server import Server
+from mcp.server.caching import CacheHint
 from mcp.shared.exceptions import MCPError
 
 from mcp_server import __version__, errors, shaping
@@ -141,6 +142,11 @@ def build_server(app: App, resolve: AccountResolver | None = None) -> Server[Any
         instructions=instructions(app),
         website_url="https://posthog.com",
         get_tool_input_schema=lambda name: BY_NAME[name].input_schema if name in BY_NAME else None,
+        # The tools a key may use change only with its scopes; private, because they differ from key to key.
+        cache_hints={
+            "tools/list": CacheHint(ttl_ms=300_000, scope="private"),
+            "resources/templates/list": CacheHint(ttl_ms=3_600_000, scope="public"),
+        },
         on_list_tools=list_tools,
         on_call_tool=call_tool,
         **resource_handlers(app, resolve),

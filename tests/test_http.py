@@ -162,13 +162,13 @@ def per_key_posthog() -> FakePostHog:
     return fake
 
 
-async def test_per_request_keys_never_mix_between_concurrent_sessions() -> None:
+async def test_per_request_keys_never_mix_between_concurrent_sessions(mode: str) -> None:
     fake = per_key_posthog()
     results: dict[str, Any] = {}
     async with running(fake, api_key=None, per_request_keys=True) as url:
 
         async def session(name: str, key: str) -> None:
-            async with Client(http_client(url, {"X-PostHog-Api-Key": key}), mode="legacy") as client:
+            async with Client(http_client(url, {"X-PostHog-Api-Key": key}), mode=mode) as client:
                 names = {tool.name for tool in (await client.list_tools()).tools}
                 ids = []
                 for _ in range(10):
