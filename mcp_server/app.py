@@ -12,7 +12,7 @@ from mcp_server.accounts import Account, AccountCache
 from mcp_server.backend import Backend
 from mcp_server.catalog import Tool
 from mcp_server.config import Settings
-from mcp_server.posthog import PostHogClient
+from mcp_server.posthog import PostHogClient, RetryPolicy
 
 
 @dataclass
@@ -42,6 +42,8 @@ class App:
             from mcp_server.sandbox import embedded_transport
 
             transport = embedded_transport(settings.sandbox_db)
+        # One call may wait a whole read timeout and still retry once within its deadline.
+        client_options.setdefault("policy", RetryPolicy(deadline=max(90.0, settings.timeout + 30)))
         client = PostHogClient(base_url, timeout=settings.timeout, transport=transport, **client_options)
         backend = Backend(settings.posthog_host, settings.response_budget)
         default_account = None

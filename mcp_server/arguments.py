@@ -9,7 +9,7 @@ import re
 import uuid
 from enum import StrEnum
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, model_validator
 
@@ -17,13 +17,19 @@ from mcp_server import errors
 
 SHORT_ID = re.compile(r"^[A-Za-z0-9]{8}$")
 DIGITS = re.compile(r"^[0-9]{1,18}$")
-DATE = r"^(-?[0-9]+[hdwmqy]|all|mStart|wStart|dStart|yStart|[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+Z?)?)$"
+DATE = (
+    r"^(-?[0-9]+[hdwmqy]|all|mStart|wStart|dStart|yStart"
+    r"|[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2})?)?)$"
+)
 
 
 class Arguments(BaseModel):
     """Base of every argument model: unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
+
+
+U = TypeVar("U", bound=Arguments)
 
 
 def _insight_id(value: Any) -> int | str:
@@ -56,6 +62,11 @@ InsightId = Annotated[
             "description": "The insight's numeric id, or its 8-character short_id (as in its URL).",
         }
     ),
+]
+NumericInsightId = Annotated[
+    int,
+    PlainValidator(_positive_id),
+    WithJsonSchema({"type": "integer", "minimum": 1, "description": "The insight's numeric id."}),
 ]
 ElementId = Annotated[
     int,
@@ -97,6 +108,11 @@ class Refresh(StrEnum):
     FORCE_ASYNC = "force_async"
     LAZY_ASYNC = "lazy_async"
     ASYNC_EXCEPT_ON_CACHE_MISS = "async_except_on_cache_miss"
+
+
+ASYNC_REFRESH = frozenset(
+    {Refresh.ASYNC, Refresh.FORCE_ASYNC, Refresh.LAZY_ASYNC, Refresh.ASYNC_EXCEPT_ON_CACHE_MISS}
+)
 
 
 class InsightType(StrEnum):
@@ -202,6 +218,13 @@ VizQueryNode = Annotated[
 ]
 
 
+def _changes(update: U) -> U:
+    # An empty PATCH is not harmless: PostHog marks the insight saved.
+    if not any(value is not None for name, value in update if name != "id"):
+        raise ValueError("nothing to change: give at least one field besides id")
+    return update
+
+
 class InsightsList(Arguments):
     """Arguments of insights-list."""
 
@@ -220,7 +243,7 @@ class InsightsList(Arguments):
         None, max_length=20, description="Only insights with any of these tags."
     )
     dashboards: list[Annotated[int, Field(ge=1)]] | None = Field(
-        None, max_length=50, description="Only insights on any of these dashboard ids."
+        None, max_length=50, description="Only insights on all of these dashboard ids."
     )
     date_from: DateText | None = Field(None, description="Modified at or after: YYYY-MM-DD or relative like -7d.")
     date_to: DateText | None = Field(None, description="Modified at or before: YYYY-MM-DD or relative like -1d.")
@@ -228,9 +251,18 @@ class InsightsList(Arguments):
     created_date_to: DateText | None = Field(None, description="Created at or before (YYYY-MM-DD or -1d).")
     last_viewed_date_from: DateText | None = Field(None, description="Last viewed at or after (YYYY-MM-DD or -7d).")
     last_viewed_date_to: DateText | None = Field(None, description="Last viewed at or before (YYYY-MM-DD or -1d).")
-    order: InsightOrder | None = Field(None, description="Sort order (default: most recently modified first).")
+    order: InsightOrder | None = Field(
+        None, description="Sort order (default: most recently modified first; with search, best matches first)."
+    )
     limit: int = Field(20, ge=1, le=500, description="Insights per page (default 20, at most 500).")
     cursor: Cursor = None
+
+    @model_validator(mode="after")
+    def _stable_order(self) -> InsightsList:
+        # PostHog's own default order is undefined, so pages could repeat or skip insights.
+        if self.order is None and self.search is None:
+            object.__setattr__(self, "order", InsightOrder.LAST_MODIFIED_DESC.value)
+        return self
 
 
 class InsightGet(Arguments):
@@ -247,12 +279,13 @@ class InsightGet(Arguments):
     client_query_id: str | None = Field(
         None,
         pattern=r"^[A-Za-z0-9_-]{1,64}$",
-        description="Id for a computation this call starts; generated when left out. Pass it to insight-query-cancel.",
+        description="Id for the computation an async refresh starts; generated when left out.",
     )
 
     @model_validator(mode="after")
     def _name_the_computation(self) -> InsightGet:
-        if self.refresh not in (None, Refresh.FORCE_CACHE.value) and self.client_query_id is None:
+        # Only an async computation outlives the call, so only it needs a name to be cancelled by.
+        if self.refresh in ASYNC_REFRESH and self.client_query_id is None:
             object.__setattr__(self, "client_query_id", str(uuid.uuid4()))
         return self
 
@@ -294,6 +327,10 @@ class InsightUpdate(Arguments):
     saved: bool | None = Field(None, description="Whether it appears in the saved insights list.")
     deleted: bool | None = Field(None, description="false restores a soft-deleted insight.")
 
+    @model_validator(mode="after")
+    def _changes_something(self) -> Self:
+        return _changes(self)
+
 
 class InsightRef(Arguments):
     """An insight named by id."""
@@ -304,7 +341,8 @@ class InsightRef(Arguments):
 class InsightActivity(Arguments):
     """Arguments of insights-activity-retrieve."""
 
-    id: InsightId
+    # PostHog looks activity up by the numeric id only.
+    id: NumericInsightId
     include_values: bool = Field(False, description="Include each change's before and after values (bulky).")
     limit: int = Field(20, ge=1, le=100, description="Entries per page (default 20, at most 100).")
     cursor: Cursor = None
@@ -373,6 +411,10 @@ class ElementUpdate(ElementFields):
     """Arguments of element-update."""
 
     id: ElementId
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> Self:
+        return _changes(self)
 
 
 class ElementsStats(Arguments):

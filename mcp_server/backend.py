@@ -51,7 +51,7 @@ class Backend:
         position = pages.Position()
         if tool.page is not None and tool.page is not pages.PageStyle.BARE:
             if args_cursor := data.get("cursor"):
-                position = pages.decode_cursor(tool.name, digest, args_cursor)
+                position = pages.decode_cursor(tool.name, digest, args_cursor, tool.max_limit)
             params.update(pages.request_params(tool.page, data["limit"], position))
         target = errors.Target(
             tool.name,
@@ -77,7 +77,7 @@ class Backend:
         for name in tool.echo:
             value = item_id if name == "id" else data.get(name)
             if value is not None:
-                result[name] = value
+                result.setdefault(name, value)
         result.update(tool.done)
         return shaping.fit_object(result, self.response_budget, tool.truncation_hint)
 

@@ -45,6 +45,11 @@ class Tool:
         return compact_schema(self.arguments.model_json_schema())
 
     @property
+    def max_limit(self) -> int:
+        """The hard cap on `limit`, as the argument model declares it."""
+        return int(self.input_schema["properties"]["limit"]["maximum"])
+
+    @property
     def annotations(self) -> types.ToolAnnotations:
         """MCP behaviour hints, straight from the entry."""
         return types.ToolAnnotations(
@@ -130,8 +135,9 @@ TOOLS: tuple[Tool, ...] = (
         description=(
             "Get one insight by numeric id or 8-character short_id: its query, its results when PostHog has them "
             "(result), when they were computed (last_refresh), and its metadata and url. By default only cached "
-            "results are served; refresh=blocking computes stale ones first (can take seconds). Computing calls "
-            "return a client_query_id that insight-query-cancel accepts."
+            "results are served; refresh=blocking computes stale ones first (can take seconds). An async refresh "
+            "returns at once with query_status and a client_query_id that insight-query-cancel accepts; call "
+            "insight-get again (without refresh) for the results."
         ),
         arguments=a.InsightGet,
         method="GET",
@@ -284,8 +290,8 @@ TOOLS: tuple[Tool, ...] = (
         name="insight-query-cancel",
         title="Cancel a running insight computation",
         description=(
-            "Stop a computation that insight-get started, by the client_query_id it returned. PostHog serves this "
-            "only to legacy unscoped personal API keys."
+            "Stop a computation that an async insight-get started, by the client_query_id it returned. PostHog "
+            "serves this only to legacy unscoped personal API keys."
         ),
         arguments=a.InsightQueryCancel,
         method="POST",

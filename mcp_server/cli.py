@@ -94,7 +94,7 @@ def configure_logging(settings: Settings) -> None:
     log.setLevel(settings.log_level.upper())
 
 
-def resolve_settings(flags: dict[str, Any]) -> Settings:
+def resolve_settings(flags: dict[str, Any], *, require_key: bool = True) -> Settings:
     """Load settings and apply the sandbox, refusing to start without a key or the sandbox."""
     settings = load(flags)
     if settings.sandbox:
@@ -105,7 +105,8 @@ def resolve_settings(flags: dict[str, Any]) -> Settings:
         if settings.api_key and settings.api_key not in demo_keys:
             log.warning("--sandbox ignores the configured API key and uses the sandbox's legacy demo key")
         return replace(settings, api_key=key, project_id=DEMO_PROJECT_ID, posthog_host=SANDBOX_WEB_HOST)
-    if not settings.api_key and not settings.per_request_keys:
+    keys_per_request = settings.per_request_keys and settings.transport != "stdio"
+    if require_key and not settings.api_key and not keys_per_request:
         raise ConfigError(
             "No PostHog API key. Set POSTHOG_PERSONAL_API_KEY to a personal API key (phx_..., created in PostHog "
             "under Settings > Personal API keys), or run with --sandbox to try the server on demo data."
@@ -121,16 +122,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = list(sys.argv[1:] if argv is None else argv)
     option_names = {option.name for option in OPTIONS}
-    for index in range(len(args) - 1):
-        if args[index : index + 2] == ["sandbox", "serve"] and "-h" not in args[index + 2 :]:
-            # The sandbox has its own options; ours given before the subcommand (--host, --port) carry over.
-            before = vars(parser.parse_args(args[:index]))
-            return _serve_sandbox({k: v for k, v in before.items() if k in option_names}, args[index + 2 :])
-    namespace = vars(parser.parse_args(args))
-    command = namespace.pop("command", None)
-    flags = {k: v for k, v in namespace.items() if k in option_names}
     try:
-        settings = resolve_settings(flags)
+        for index in range(len(args) - 1):
+            if args[index : index + 2] == ["sandbox", "serve"] and "-h" not in args[index + 2 :]:
+                # The sandbox has its own options; ours (flags before the subcommand, or variables) carry over.
+                before = vars(parser.parse_args(args[:index]))
+                return _serve_sandbox(load({k: v for k, v in before.items() if k in option_names}), args[index + 2 :])
+        namespace = vars(parser.parse_args(args))
+        command = namespace.pop("command", None)
+        flags = {k: v for k, v in namespace.items() if k in option_names}
+        # doctor runs without a key too: saying that one is missing is its job.
+        settings = resolve_settings(flags, require_key=command != "doctor")
     except ConfigError as exc:
         print(f"posthog-mcp: {exc}", file=sys.stderr)
         return 2
@@ -148,10 +150,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(settings)
 
 
-def _serve_sandbox(flags: dict[str, Any], sandbox_args: list[str]) -> int:
+def _serve_sandbox(settings: Settings, sandbox_args: list[str]) -> int:
+    from mcp_server.sandbox.cli import DEFAULT_PORT
     from mcp_server.sandbox.cli import main as sandbox_main
 
-    given = [arg for name in ("host", "port") if name in flags for arg in (f"--{name}", str(flags[name]))]
+    port = settings.port if settings.port != Settings.port else DEFAULT_PORT
+    given = ["--host", settings.host, "--port", str(port)]
+    if settings.sandbox_db:
+        given += ["--db", settings.sandbox_db]
     sandbox_main([*given, *sandbox_args])
     return 0
 
@@ -161,6 +167,7 @@ async def _call(settings: Settings, tool: str, raw_arguments: str) -> int:
     from mcp.shared.exceptions import MCPError
 
     from mcp_server.app import App
+    from mcp_server.catalog import BY_NAME
     from mcp_server.server import build_server
 
     try:
@@ -168,12 +175,23 @@ async def _call(settings: Settings, tool: str, raw_arguments: str) -> int:
     except json.JSONDecodeError as exc:
         print(f"posthog-mcp: the arguments are not valid JSON ({exc.msg} at character {exc.pos}).", file=sys.stderr)
         return 2
+    if not isinstance(arguments, dict):
+        print("posthog-mcp: the arguments must be a JSON object, like '{\"limit\": 5}'.", file=sys.stderr)
+        return 2
+    if tool not in BY_NAME:
+        print(f"posthog-mcp: {errors.unknown_tool(tool, list(BY_NAME))}", file=sys.stderr)
+        return 2
     app = App.create(settings)
     try:
         async with Client(build_server(app), mode="legacy") as client:
             result = await client.call_tool(tool, arguments)
-    except MCPError as exc:
-        print(f"posthog-mcp: {exc.error.message}", file=sys.stderr)
+    except (MCPError, BaseExceptionGroup) as exc:
+        # The client's task group may wrap a protocol error; anything else is not ours to explain.
+        failed = exc if isinstance(exc, MCPError) else exc.subgroup(MCPError)
+        if failed is None:
+            raise
+        first = failed if isinstance(failed, MCPError) else failed.exceptions[0]
+        print(f"posthog-mcp: {first}", file=sys.stderr)
         return 2
     finally:
         await app.aclose()

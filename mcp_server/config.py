@@ -291,6 +291,12 @@ def load(flags: Mapping[str, object], environ: Mapping[str, str] | None = None) 
     tools = values.get("tools")
     if isinstance(tools, tuple):
         check_tool_names(tools)
+    token = values.get("auth_token")
+    if isinstance(token, str) and len(token) < 16:
+        raise ConfigError(
+            "POSTHOG_MCP_AUTH_TOKEN is too short to be a secret: use at least 16 random characters "
+            "(for example the output of `openssl rand -hex 32`)."
+        )
     settings = Settings(
         **{k: v for k, v in values.items() if k not in ("posthog_host", "tools", "log_level")},  # type: ignore[arg-type]
         posthog_host=host,
@@ -304,6 +310,8 @@ def check_tool_names(names: tuple[str, ...]) -> None:
     """Refuse an allow-list naming tools that do not exist, suggesting the near misses."""
     from mcp_server.catalog import BY_NAME
 
+    if not names:
+        raise ConfigError("--tools / POSTHOG_MCP_TOOLS names no tools: list some, or leave it unset to offer all.")
     unknown = [name for name in names if name not in BY_NAME]
     if unknown:
         hints = []

@@ -47,8 +47,9 @@ async def execute(app: App, tool: Tool, arguments: Any, account: Callable[[], Ac
     if refusal is not None:
         raise refusal
     args = validate(tool, arguments)
-    chosen = account()
-    refusal = (await chosen.grant()).refusal(tool)
-    if refusal is not None:
-        raise refusal
-    return await app.backend.run(tool, args, chosen)
+    with app.client.one_call():
+        chosen = account()
+        refusal = (await chosen.grant()).refusal(tool)
+        if refusal is not None:
+            raise refusal
+        return await app.backend.run(tool, args, chosen)

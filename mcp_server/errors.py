@@ -174,7 +174,7 @@ def from_posthog(exc: PostHogError, target: Target) -> ToolError:
             )
         return ToolError(f"PostHog refused {target.tool} (403): {detail or 'permission denied'}{suffix}.")
     if status == 404:
-        if target.item_id is not None:
+        if target.item_id is not None and "project" not in detail.lower():
             return ToolError(
                 f"{target.noun.capitalize()} {target.item_id} was not found in project {target.project_id}: "
                 f"it may have been deleted or belong to another project. Find it with {target.noun}s-list.",
@@ -209,7 +209,7 @@ def _recheck_advice(target: Target) -> str:
 def unreachable(exc: PostHogUnreachable, target: Target) -> ToolError:
     """No answer from PostHog within the time allowed, or no connection at all."""
     if exc.reason == "deadline":
-        what = "did not finish within the time allowed for one call (90 s)"
+        what = f"did not finish within the time allowed for one call ({exc.seconds or 90:.0f} s)"
     elif exc.reason == "timeout":
         what = "did not answer in time"
     else:

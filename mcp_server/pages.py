@@ -73,7 +73,7 @@ def encode_cursor(tool: str, digest: str, position: Position) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(tool: str, digest: str, cursor: str) -> Position:
+def decode_cursor(tool: str, digest: str, cursor: str, max_page_size: int) -> Position:
     """The position a cursor encodes, refusing cursors of other tools, other arguments or none of ours."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -89,7 +89,7 @@ def decode_cursor(tool: str, digest: str, cursor: str) -> Position:
     offset, size = state.get("o"), state.get("s")
     if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
         raise errors.bad_cursor("its position is out of range")
-    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 1000):
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= max_page_size):
         raise errors.bad_cursor("its page size is out of range")
     return Position(offset, size)
 

@@ -6,7 +6,9 @@ import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,9 @@ import httpx
 from mcp_server import __version__
 
 log = logging.getLogger(__name__)
+
+# The deadline of the tool call in progress, shared by every request it makes.
+_call_deadline: ContextVar[float | None] = ContextVar("call_deadline", default=None)
 
 # "posthog/mcp-server" is how PostHog recognises MCP clients, so an organisation's MCP read-only policy applies.
 USER_AGENT = f"posthog-mcp/{__version__} (posthog/mcp-server compatible)"
@@ -80,12 +85,15 @@ class PostHogError(Exception):
 class PostHogUnreachable(Exception):
     """No answer from PostHog: a connection fault, a timeout or the call's deadline."""
 
-    def __init__(self, method: str, path: str, reason: str, *, may_have_applied: bool) -> None:
+    def __init__(
+        self, method: str, path: str, reason: str, *, may_have_applied: bool, seconds: float | None = None
+    ) -> None:
         super().__init__(f"{method} {path}: {reason}")
         self.method = method
         self.path = path
         self.reason = reason
         self.may_have_applied = may_have_applied
+        self.seconds = seconds
 
 
 class MalformedReply(Exception):
@@ -159,18 +167,18 @@ class PostHogClient:
         """Send the request and return the decoded JSON answer (None for an empty body)."""
         policy = self.policy
         safe = method in SAFE_METHODS
-        deadline = self._clock() + policy.deadline
+        deadline = _call_deadline.get() or self._clock() + policy.deadline
         waited_for_rate_limit = 0.0
         rate_limited = faults = 0
         while True:
             remaining = deadline - self._clock()
             if remaining <= 0:
-                raise PostHogUnreachable(method, path, "deadline", may_have_applied=not safe and faults > 0)
+                # Only reads are ever resent, and a throttled write did nothing: nothing half-done here.
+                raise PostHogUnreachable(method, path, "deadline", may_have_applied=False, seconds=policy.deadline)
             try:
                 response = await self._send(method, path, key, params, json_body, min(self.timeout, remaining))
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                # Nothing reached PostHog, so even a write may be tried again.
-                reason, may_have_applied, retryable = f"connect: {type(exc).__name__}", False, True
+                reason, may_have_applied, retryable = f"connect: {type(exc).__name__}", False, safe
             except httpx.TimeoutException:
                 reason, may_have_applied, retryable = "timeout", not safe, False
             except httpx.TransportError as exc:
@@ -234,9 +242,18 @@ class PostHogClient:
         log.debug("%s %s -> %d in %.0f ms", method, path, response.status_code, (time.monotonic() - started) * 1000)
         return response
 
+    @contextmanager
+    def one_call(self) -> Iterator[None]:
+        """Make every request inside share one deadline, however many a tool call needs."""
+        token = _call_deadline.set(self._clock() + self.policy.deadline)
+        try:
+            yield
+        finally:
+            _call_deadline.reset(token)
+
     async def _backoff(self, method: str, path: str, reason: str, attempt: int, deadline: float) -> None:
         wait = self.policy.backoff * 2 ** (attempt - 1) * (0.5 + random.random())
         if wait >= deadline - self._clock():
-            raise PostHogUnreachable(method, path, "deadline", may_have_applied=method not in SAFE_METHODS)
+            raise PostHogUnreachable(method, path, "deadline", may_have_applied=False, seconds=self.policy.deadline)
         log.warning("%s %s failed (%s); retry %d in %.1f s", method, path, reason, attempt, wait)
         await self._sleep(wait)

@@ -118,6 +118,13 @@ def attributes_beyond_fields(item: dict[str, Any], _: Context) -> None:
         item["attributes"] = {k: v for k, v in attributes.items() if not (k in repeated and item.get(repeated[k]))}
 
 
+def running_query(item: dict[str, Any], _: Context) -> None:
+    """Name a computation still running by the id PostHog knows it by, which insight-query-cancel takes."""
+    status = item.get("query_status")
+    if isinstance(status, dict) and status.get("id") and not status.get("complete"):
+        item["client_query_id"] = status["id"]
+
+
 def ack(item: dict[str, Any], _: Context) -> None:
     """Mark a write PostHog acknowledged."""
     item["ok"] = True
@@ -175,6 +182,7 @@ INSIGHT_DETAIL = Shape(
         "columns",
         "last_refresh",
         "query_status",
+        "client_query_id",
         "resolved_date_range",
         "note",
         "tags",
@@ -189,8 +197,11 @@ INSIGHT_DETAIL = Shape(
         "url",
     ),
     users=frozenset({"created_by", "last_modified_by"}),
-    nested={"result": RESULT_ITEM},
-    derive=(results_hint, insight_url),
+    nested={
+        "result": RESULT_ITEM,
+        "query_status": Shape(keep=("id", "complete", "error", "error_message", "start_time", "end_time")),
+    },
+    derive=(results_hint, running_query, insight_url),
     keep_empty=frozenset({"result"}),
 )
 
@@ -261,33 +272,77 @@ def fit_items(items: list[Any], frame: int, budget: int) -> int:
     return len(items)
 
 
+PROTECTED = frozenset({"id", "short_id", "name", "url", "note", "truncated", "client_query_id", "ok"})
+
+
 def fit_object(obj: dict[str, Any], budget: int, hint: str) -> dict[str, Any]:
-    """The object with its largest fields shortened until it fits, and a note saying what was cut."""
+    """The object with its largest fields shortened until it fits, and a note saying what was cut and how to get it.
+
+    Fields keep their types: lists keep their leading items, strings their start, and within one object lists of
+    the same length are cut alike, so a series' `data` and `days` stay aligned.
+    """
     if size(obj) <= budget:
         return obj
     result = dict(obj)
-    cuts: list[str] = []
-    protected = {"id", "short_id", "name", "url", "note", "truncated", "client_query_id", "ok"}
-    for _ in range(len(result)):
-        over = size(result) + 400 - budget
-        if over <= 0:
-            break
-        candidates = [(size(v), k) for k, v in result.items() if k not in protected]
-        if not candidates:
+    cuts: dict[str, str] = {}
+    stuck: set[str] = set()
+
+    def note() -> str:
+        done = "; ".join(name + how for name, how in cuts.items())
+        return f"Shortened to fit the response budget of {budget} characters ({done}). {hint}"
+
+    for _ in range(len(obj) + 20):
+        over = size({**result, "truncated": note()}) - budget
+        candidates = [(size(value), name) for name, value in result.items() if name not in PROTECTED | stuck]
+        if over <= 0 or not candidates:
             break
         field_size, name = max(candidates)
-        value = result[name]
-        room = max(field_size - over, 0)
-        if isinstance(value, list) and len(value) > 1:
-            kept = fit_items(value, 2, room) if room > 2 else 0
-            kept = min(kept, len(value) - 1)
-            result[name] = value[:kept]
-            cuts.append(f"{name}: first {kept} of {len(value)} items")
-        elif isinstance(value, str) and room > 20:
-            result[name] = value[: room - 20] + "…"
-            cuts.append(f"{name}: first {room - 20} of {len(value)} characters")
-        else:
-            result[name] = f"[left out: {field_size} characters]"
-            cuts.append(f"{name}: left out")
-    result["truncated"] = f"Shortened to fit the response budget of {budget} characters ({'; '.join(cuts)}). {hint}"
+        # Always cut from the original, so that the note counts what PostHog sent.
+        shortened, how = _shorten(obj[name], max(field_size - over, 0))
+        if size(shortened) >= field_size:
+            stuck.add(name)
+            continue
+        result[name], cuts[name] = shortened, how
+    result["truncated"] = note()
     return result
+
+
+def _longest_prefix(length: int, fits: Callable[[int], bool]) -> int:
+    """The largest k < length for which fits(k), by bisection (0 when nothing fits)."""
+    low, high = 0, length - 1
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _shorten(value: Any, room: int) -> tuple[Any, str]:
+    """A value of the same type within about `room` characters, and a few words on what was cut."""
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict | list | str):
+        inner, how = _shorten(value[0], max(room - 2, 0))
+        return [inner], f"[0]{how}"
+    if isinstance(value, list) and value:
+        kept = _longest_prefix(len(value), lambda k: size(value[:k]) <= room)
+        return value[:kept], f": first {kept} of {len(value)} items"
+    if isinstance(value, dict) and value:
+        name = max(value, key=lambda key: size(value[key]))
+        inner = value[name]
+        if isinstance(inner, list) and len(inner) > 1:
+            length = len(inner)
+
+            def cut(k: int) -> dict[str, Any]:
+                return {key: v[:k] if isinstance(v, list) and len(v) == length else v for key, v in value.items()}
+
+            kept = _longest_prefix(length, lambda k: size(cut(k)) <= room)
+            aligned = [key for key, v in value.items() if isinstance(v, list) and len(v) == length and key != name]
+            beside = f" (and {', '.join(aligned)} alike)" if aligned else ""
+            return cut(kept), f".{name}: first {kept} of {length} items{beside}"
+        shortened, how = _shorten(inner, max(room - (size(value) - size(inner)), 0))
+        return {**value, name: shortened}, f".{name}{how}"
+    if isinstance(value, str):
+        keep = max(room - 3, 0)
+        return value[:keep] + "…", f": first {keep} of {len(value)} characters"
+    return value, ": could not be shortened"

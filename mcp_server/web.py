@@ -258,7 +258,15 @@ def serve_http(settings: Settings) -> int:
     except ConfigError as exc:
         print(f"posthog-mcp: {exc}", file=sys.stderr)
         return 2
-    sock = _bound_socket(settings.host, settings.port)
+    try:
+        sock = _bound_socket(settings.host, settings.port)
+    except OSError as exc:
+        print(
+            f"posthog-mcp: cannot listen on {settings.host}:{settings.port} ({exc.strerror}): "
+            "choose another --port (0 picks a free one) or stop what uses it.",
+            file=sys.stderr,
+        )
+        return 2
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     path = "/sse" if settings.transport == "sse" else "/mcp"

@@ -81,7 +81,6 @@ async def test_an_insight_life_cycle(sandbox: Sandbox) -> None:
         by_id = payload(await client.call_tool("insight-get", {"id": insight_id, "refresh": "blocking"}))
         by_short_id = payload(await client.call_tool("insight-get", {"id": short_id}))
         assert by_id["result"] and by_id["result"] == by_short_id["result"]
-        assert by_id["client_query_id"]
         updated = payload(
             await client.call_tool(
                 "insight-update", {"id": insight_id, "name": "E2E shares", "description": "Shares per day"}

@@ -136,6 +136,26 @@ async def test_an_object_over_the_budget_has_its_largest_field_shortened_with_a_
     assert result["short_id"] == "Ab000012"
 
 
+async def test_one_long_series_keeps_its_type_and_its_data_and_days_aligned_when_shortened() -> None:
+    hours = 24 * 120
+    long_series = {
+        "data": [float(n % 97) for n in range(hours)],
+        "days": [f"h{n}" for n in range(hours)],
+        "count": 1.0,
+        "label": "$pageview",
+    }
+    fake = FakePostHog().on("GET", "insights/12/", insight(12, result=[long_series]))
+    async with connect(fake, response_budget=10_000) as client:
+        result = payload(await client.call_tool("insight-get", {"id": 12}))
+    assert len(json.dumps(result, separators=(",", ":"), ensure_ascii=False)) <= 10_000
+    (series,) = result["result"]
+    kept = len(series["data"])
+    assert 0 < kept < hours
+    assert series["days"] == [f"h{n}" for n in range(kept)]
+    assert series["label"] == "$pageview"
+    assert f"result[0].days: first {kept} of {hours} items (and data alike)" in result["truncated"]
+
+
 async def test_a_cursor_from_another_tool_is_refused_without_a_request() -> None:
     fake = FakePostHog()
     cursor = encode_cursor("elements-list", arguments_digest({}), Position(100))

@@ -129,11 +129,39 @@ async def test_a_get_whose_connection_dropped_is_retried() -> None:
     assert len(seen) == 2
 
 
-async def test_a_write_that_could_not_connect_is_retried_because_nothing_was_sent() -> None:
+async def test_a_write_that_could_not_connect_is_not_repeated_and_is_known_not_to_have_applied() -> None:
     time = FakeTime()
     handler, seen = sequence(httpx.ConnectError("refused"), httpx.Response(201, json={"id": 1}))
-    assert await client_for(handler, time).request("POST", "/x/", key=KEY, json_body={}) == {"id": 1}
-    assert seen == ["POST", "POST"]
+    with pytest.raises(PostHogUnreachable) as raised:
+        await client_for(handler, time).request("POST", "/x/", key=KEY, json_body={})
+    assert seen == ["POST"]
+    assert not raised.value.may_have_applied
+
+
+async def test_a_get_that_could_not_connect_is_retried() -> None:
+    time = FakeTime()
+    handler, seen = sequence(httpx.ConnectError("refused"), httpx.Response(200, json={"id": 1}))
+    assert await client_for(handler, time).request("GET", "/x/", key=KEY) == {"id": 1}
+    assert seen == ["GET", "GET"]
+
+
+async def test_all_requests_of_one_call_share_one_deadline() -> None:
+    time = FakeTime()
+    timeouts: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        timeouts.append(request.extensions["timeout"]["read"])
+        time.now += 50  # a slow answer
+        return httpx.Response(200, json={})
+
+    client = client_for(handler, time, deadline=90.0)
+    with client.one_call():
+        await client.request("GET", "/api/personal_api_keys/@current/", key=KEY)
+        await client.request("GET", "/x/", key=KEY)
+        with pytest.raises(PostHogUnreachable) as raised:
+            await client.request("GET", "/y/", key=KEY)
+    assert timeouts == [60.0, 40.0]
+    assert raised.value.reason == "deadline"
 
 
 async def test_a_read_timeout_is_not_retried() -> None:

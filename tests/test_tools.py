@@ -91,16 +91,38 @@ async def test_insight_get_returns_query_and_results_without_cache_or_permission
         assert noise not in result
 
 
-async def test_insight_get_by_short_id_with_blocking_refresh_sends_and_returns_a_client_query_id(
-    fake: FakePostHog,
-) -> None:
+async def test_insight_get_by_short_id_with_blocking_refresh_waits_for_results(fake: FakePostHog) -> None:
     fake.on("GET", "insights/Ab000012/", insight(12, result=[series()]))
     async with connect(fake) as client:
         result = payload(await client.call_tool("insight-get", {"id": "Ab000012", "refresh": "blocking"}))
     (seen,) = fake.tool_requests()
-    assert seen.params["refresh"] == "blocking"
+    assert seen.params == {"refresh": "blocking"}
+    assert result["result"]
+    assert "client_query_id" not in result
+
+
+async def test_an_async_refresh_names_its_computation_for_insight_query_cancel(fake: FakePostHog) -> None:
+    running = {
+        **insight(12),
+        "result": None,
+        "query_status": {"id": "ph-query-7", "complete": False, "query_async": True, "team_id": 42},
+    }
+    fake.on("GET", "insights/12/", running)
+    async with connect(fake) as client:
+        result = payload(await client.call_tool("insight-get", {"id": 12, "refresh": "async"}))
+    (seen,) = fake.tool_requests()
+    assert seen.params["refresh"] == "async"
     assert len(seen.params["client_query_id"]) == 36
-    assert result["client_query_id"] == seen.params["client_query_id"]
+    assert result["query_status"] == {"id": "ph-query-7", "complete": False}
+    assert result["client_query_id"] == "ph-query-7"
+    assert "note" not in result
+
+
+async def test_an_async_refresh_returns_the_id_it_sent_when_posthog_reports_none(fake: FakePostHog) -> None:
+    fake.on("GET", "insights/12/", insight(12, result=[series()]))
+    async with connect(fake) as client:
+        result = payload(await client.call_tool("insight-get", {"id": 12, "refresh": "lazy_async"}))
+    assert result["client_query_id"] == fake.tool_requests()[0].params["client_query_id"]
 
 
 async def test_insight_get_without_cached_results_says_how_to_compute_them(fake: FakePostHog) -> None:

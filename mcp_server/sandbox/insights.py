@@ -292,7 +292,8 @@ def list_insights(call: Call) -> Response:
         items = ordered(items, "name")
         items.sort(key=lambda i: matches[i["id"]] != "exact")
     else:
-        items = ordered(items, "-last_modified_at")
+        # PostHog's default is its `order` field, which is mostly null: no useful order at all.
+        items = ordered(items, "order")
     limit, offset = limit_offset(call.query)
     envelope = offset_envelope(call.url, items, limit, offset)
     basic = str_to_bool(call.query.get("basic"))

@@ -124,10 +124,12 @@ async def test_basic_list_items_carry_only_the_basic_serializer_fields(api: Api)
     assert list(item) == BASIC_FIELDS
 
 
-async def test_the_default_order_is_most_recently_modified_first(api: Api) -> None:
+async def test_the_default_order_is_posthogs_order_field_not_recency(api: Api) -> None:
+    # PostHog orders by its mostly-null `order` field by default, so clients must ask for an order themselves.
     items = (await api().get(PROJECT + "insights/?basic=true")).json()["results"]
     stamps = [item["last_modified_at"] for item in items]
-    assert stamps == sorted(stamps, reverse=True)
+    assert stamps != sorted(stamps, reverse=True)
+    assert [item["id"] for item in items] == sorted(item["id"] for item in items)
 
 
 @pytest.mark.parametrize("order", ["name", "-name", "created_at", "-created_at", "last_modified_at"])
@@ -238,7 +240,7 @@ async def test_dashboards_must_all_hold_the_insight(api: Api) -> None:
 
 
 async def test_date_filters_compare_last_modified_created_and_last_viewed(api: Api) -> None:
-    recent = (await api().get(PROJECT + "insights/?basic=true&date_from=-5d")).json()["results"]
+    recent = (await api().get(PROJECT + "insights/?basic=true&date_from=-5d&order=-last_modified_at")).json()["results"]
     assert recent and all(item["last_modified_at"] >= recent[-1]["last_modified_at"] for item in recent)
     assert len(recent) < LIVE_INSIGHTS
     new = await names(api, created_date_from="-13d")
