@@ -110,9 +110,7 @@ class Refresh(StrEnum):
     ASYNC_EXCEPT_ON_CACHE_MISS = "async_except_on_cache_miss"
 
 
-ASYNC_REFRESH = frozenset(
-    {Refresh.ASYNC, Refresh.FORCE_ASYNC, Refresh.LAZY_ASYNC, Refresh.ASYNC_EXCEPT_ON_CACHE_MISS}
-)
+ASYNC_REFRESH = frozenset({Refresh.ASYNC, Refresh.FORCE_ASYNC, Refresh.LAZY_ASYNC, Refresh.ASYNC_EXCEPT_ON_CACHE_MISS})
 
 
 class InsightType(StrEnum):
