@@ -35,9 +35,13 @@ class Backend:
 
     async def run(self, tool: Tool, args: Arguments, account: Account) -> dict[str, Any]:
         """Call PostHog for the tool and return the normalised, shaped result."""
-        project_id = await account.project_id()
         data = args.model_dump(mode="json", exclude_none=True)
         digest = pages.arguments_digest(data)
+        position = pages.Position()
+        paging = tool.page if tool.page is not pages.PageStyle.BARE else None
+        if paging and (cursor := data.get("cursor")):
+            position = pages.decode_cursor(tool.name, digest, cursor, tool.max_limit)
+        project_id = await account.project_id()
         item_id = data.pop("id", None)
         path = f"/api/projects/{project_id}/" + tool.path.format(id=quote(str(item_id), safe=""))
         selecting = {k: v for k, v in data.items() if k not in PAGING_ARGUMENTS}
@@ -48,11 +52,8 @@ class Backend:
             params.update({k: _query_value(v) for k, v in sent.items()})
         elif tool.method != "DELETE":
             body = dict(tool.fixed_body) if tool.fixed_body is not None else sent
-        position = pages.Position()
-        if tool.page is not None and tool.page is not pages.PageStyle.BARE:
-            if args_cursor := data.get("cursor"):
-                position = pages.decode_cursor(tool.name, digest, args_cursor, tool.max_limit)
-            params.update(pages.request_params(tool.page, data["limit"], position))
+        if paging:
+            params.update(pages.request_params(paging, data["limit"], position))
         target = errors.Target(
             tool.name,
             tool.noun,

@@ -134,6 +134,16 @@ def not_allowed(tool: str) -> ToolError:
     )
 
 
+def no_api_key() -> ToolError:
+    """A call with no PostHog key to make it with."""
+    return ToolError("No PostHog API key is configured: set POSTHOG_PERSONAL_API_KEY.", "refused")
+
+
+def no_request_key() -> ToolError:
+    """An HTTP request, on a server of per-user keys, that carries none."""
+    return ToolError("This request carries no PostHog personal API key: send it in X-PostHog-Api-Key.", "refused")
+
+
 def no_project() -> ToolError:
     """No project id configured and none could be worked out from the key."""
     return ToolError(

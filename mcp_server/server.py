@@ -64,7 +64,7 @@ def default_resolver(app: App) -> AccountResolver:
 
     def resolve(_: Context) -> Account:
         if app.default_account is None:
-            raise errors.ToolError("No PostHog API key is configured: set POSTHOG_PERSONAL_API_KEY.")
+            raise errors.no_api_key()
         return app.default_account
 
     return resolve

@@ -33,12 +33,11 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mcp_server import __version__
+from mcp_server import __version__, errors
 from mcp_server.accounts import Account, key_digest
 from mcp_server.app import App
 from mcp_server.config import ConfigError, Settings
 from mcp_server.dispatch import AccountResolver, Context
-from mcp_server.errors import ToolError
 from mcp_server.server import build_server
 
 log = logging.getLogger(__name__)
@@ -155,7 +154,7 @@ def per_request_resolver(app: App) -> AccountResolver:
         request = ctx.request
         key = posthog_key(request.headers, app.settings) if isinstance(request, Request) else None
         if key is None or app.accounts is None:
-            raise ToolError("This request carries no PostHog personal API key: send it in X-PostHog-Api-Key.")
+            raise errors.no_request_key()
         return app.accounts.get(key)
 
     return resolve
