@@ -65,16 +65,12 @@ def absolute_url_with(url: str, offset: int | None, limit: int | None, offset_al
 
     A falsy offset or limit leaves the URL as it is (so `previous` can equal the current URL).
     """
-    if offset:
-        pattern = re.compile(rf"([&?]{offset_alias}=)(\d+)")
+    for name, value in ((offset_alias, offset), ("limit", limit)):
+        if not value:
+            continue
+        pattern = re.compile(rf"([&?]{name}=)(\d+)")
         if pattern.search(url):
-            url = pattern.sub(rf"\g<1>{offset}", url)
+            url = pattern.sub(rf"\g<1>{value}", url)
         else:
-            url += ("&" if "?" in url else "?") + f"{offset_alias}={offset}"
-    if limit:
-        pattern = re.compile(r"([&?]limit=)(\d+)")
-        if pattern.search(url):
-            url = pattern.sub(rf"\g<1>{limit}", url)
-        else:
-            url += ("&" if "?" in url else "?") + f"limit={limit}"
+            url += ("&" if "?" in url else "?") + f"{name}={value}"
     return url
