@@ -110,8 +110,10 @@ async def _check_posthog(app: App, key: str, report: Report) -> None:
         f"tools enabled: {len(enabled)} of 17",
         None if enabled else "give the key insight or element scopes, or relax --tools / --read-only",
     )
+    left_out: dict[str, list[str]] = {}
     for tool in TOOLS:
         refusal = access.configured_refusal(tool, app.settings) or grant.refusal(tool)
         if refusal is not None:
-            reason = refusal.message.split(". ")[0]
-            report.line(WARN, f"left out: {tool.name}: {reason}")
+            left_out.setdefault(refusal.reason, []).append(tool.name)
+    for reason, names in left_out.items():
+        report.line(WARN, f"left out, {reason}: {', '.join(names)}")

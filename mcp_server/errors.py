@@ -25,13 +25,15 @@ Kind = Literal["invalid", "refused", "not_found", "failed"]
 class ToolError(Exception):
     """A failure the agent should read: becomes an `isError` tool result.
 
-    `kind` lets protocol surfaces that answer with JSON-RPC errors (resources) pick the right code.
+    `kind` lets protocol surfaces that answer with JSON-RPC errors (resources) pick the right code; a refusal's
+    `reason` says in a few words, the same for every tool it applies to, why a tool is left out.
     """
 
-    def __init__(self, message: str, kind: Kind = "failed") -> None:
+    def __init__(self, message: str, kind: Kind = "failed", reason: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.kind = kind
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ def scope_missing(tool: str, scope: str, granted: Iterable[str]) -> ToolError:
         f"{tool} needs the API key scope '{scope}', which this key does not have (it has: {has}). "
         f"Add '{scope}' to the key in {KEYS_PAGE}, or use a key that has it. Nothing was sent to PostHog.",
         "refused",
+        f"the key lacks the scope '{scope}'",
     )
 
 
@@ -114,6 +117,7 @@ def legacy_key_only(tool: str) -> ToolError:
         f"{tool}: PostHog refuses this endpoint to every scoped personal API key, even an all-access one; "
         "only a legacy unscoped key can call it. Nothing was sent to PostHog.",
         "refused",
+        "PostHog serves them only to legacy unscoped keys",
     )
 
 
@@ -123,6 +127,7 @@ def read_only(tool: str) -> ToolError:
         f"{tool} changes data, and this server runs read-only (--read-only or POSTHOG_MCP_READ_ONLY). "
         "Nothing was sent to PostHog.",
         "refused",
+        "they change data and the server is read-only",
     )
 
 
@@ -131,6 +136,7 @@ def not_allowed(tool: str) -> ToolError:
     return ToolError(
         f"{tool} is not in this server's allow-list (--tools or POSTHOG_MCP_TOOLS). Nothing was sent to PostHog.",
         "refused",
+        "not in the allow-list (--tools)",
     )
 
 

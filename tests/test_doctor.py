@@ -46,8 +46,14 @@ async def test_a_scoped_key_shows_its_scopes_and_what_it_leaves_out() -> None:
     assert code == 0
     assert "key scopes: activity_log:read, element:read, insight:read" in text
     assert "tools enabled: 8 of 17" in text
-    assert "left out: insight-create: insight-create needs the API key scope 'insight:write'" in text
-    assert "left out: insights-my-last-viewed" in text
+    assert (
+        "left out, the key lacks the scope 'insight:write': insight-create, insight-update, insight-delete, "
+        "insight-generate-metadata" in text
+    )
+    assert (
+        "left out, PostHog serves them only to legacy unscoped keys: insights-my-last-viewed, insight-query-cancel"
+        in text
+    )
 
 
 async def test_a_scoped_key_without_a_project_is_told_to_set_one() -> None:
