@@ -105,6 +105,3 @@ class AccountCache:
         while len(self._entries) > self._max_size:
             self._entries.popitem(last=False)
         return account
-
-    def __len__(self) -> int:
-        return len(self._entries)

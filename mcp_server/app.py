@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -25,7 +25,6 @@ class App:
     tools: tuple[Tool, ...]
     default_account: Account | None
     accounts: AccountCache | None = None
-    extra_secrets: list[str] = field(default_factory=list)
     calls_in_flight: int = 0
 
     @classmethod
@@ -56,8 +55,7 @@ class App:
 
     def secrets(self) -> list[str]:
         """Strings that must never appear in a result or a log line."""
-        found = [self.settings.api_key or "", self.settings.auth_token or "", *self.extra_secrets]
-        return [secret for secret in found if secret]
+        return [secret for secret in (self.settings.api_key, self.settings.auth_token) if secret]
 
     async def aclose(self) -> None:
         """Release the connection pool."""

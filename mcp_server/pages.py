@@ -27,20 +27,6 @@ class PageStyle(Enum):
 
 
 @dataclass(frozen=True)
-class Paging:
-    """A tool's list style, its default page size and its hard cap."""
-
-    style: PageStyle
-    default_limit: int = 0
-    max_limit: int = 0
-
-    @property
-    def takes_cursor(self) -> bool:
-        """Whether the tool takes `limit` and `cursor`."""
-        return self.style is not PageStyle.BARE
-
-
-@dataclass(frozen=True)
 class Position:
     """Where a walk through a list stands: the next item's index, and the page size of numbered pages."""
 

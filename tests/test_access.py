@@ -182,3 +182,23 @@ async def test_a_configured_project_is_used_without_asking(fake: FakePostHog) ->
     async with connect(fake) as client:
         payload(await client.call_tool("insights-list", {}))
     assert [r.path for r in fake.tool_requests()] == [f"{PREFIX}insights/"]
+
+
+def test_per_request_accounts_are_remembered_by_key_bounded_in_number_and_age() -> None:
+    from mcp_server.accounts import Account, AccountCache
+
+    made: list[str] = []
+
+    def make(key: str) -> Account:
+        made.append(key)
+        return Account(key, None)  # type: ignore[arg-type]
+
+    cache = AccountCache(make, max_size=2, ttl=900)
+    first = cache.get("phx_a")
+    assert cache.get("phx_a") is first
+    cache.get("phx_b")
+    cache.get("phx_c")
+    assert cache.get("phx_a") is not first
+    assert made == ["phx_a", "phx_b", "phx_c", "phx_a"]
+    expiring = AccountCache(make, ttl=0)
+    assert expiring.get("phx_d") is not expiring.get("phx_d")
