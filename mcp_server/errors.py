@@ -162,6 +162,12 @@ def _request_id(exc: PostHogError) -> str:
     return f" (PostHog request id {exc.request_id})" if exc.request_id else ""
 
 
+def _quoted(exc: PostHogError, fallback: str) -> str:
+    """PostHog's detail (or `fallback`) and the request id, ready for the caller's full stop."""
+    detail = exc.detail.strip().removesuffix(".") or fallback
+    return detail + _request_id(exc)
+
+
 def from_posthog(exc: PostHogError, target: Target) -> ToolError:
     """PostHog's error answer, in words that say what to do next."""
     detail = exc.detail.strip()
@@ -169,7 +175,7 @@ def from_posthog(exc: PostHogError, target: Target) -> ToolError:
     status = exc.status
     if status == 400:
         field = f" in field '{exc.attr}'" if exc.attr else ""
-        return ToolError(f"PostHog rejected the request{field}: {detail or 'bad request'}{suffix}. Fix the arguments.")
+        return ToolError(f"PostHog rejected the request{field}: {_quoted(exc, 'bad request')}. Fix the arguments.")
     if exc.auth_failed:
         return ToolError(
             "PostHog rejected the API key: it is invalid, expired or revoked. Create a personal API key "
@@ -188,7 +194,7 @@ def from_posthog(exc: PostHogError, target: Target) -> ToolError:
                 'one (403: "This action does not support Personal API Key access"). Only a legacy unscoped key '
                 "can call it."
             )
-        return ToolError(f"PostHog refused {target.tool} (403): {detail or 'permission denied'}{suffix}.")
+        return ToolError(f"PostHog refused {target.tool} (403): {_quoted(exc, 'permission denied')}.")
     if status == 404:
         if target.item_id is not None and "project" not in detail.lower():
             return ToolError(
@@ -214,7 +220,7 @@ def from_posthog(exc: PostHogError, target: Target) -> ToolError:
             f"PostHog answered with a redirect ({status}){where}. Set POSTHOG_HOST to the host PostHog redirects "
             "to (for example https://us.posthog.com or https://eu.posthog.com)."
         )
-    return ToolError(f"PostHog answered {status} to {target.tool}: {detail or 'no detail given'}{suffix}.")
+    return ToolError(f"PostHog answered {status} to {target.tool}: {_quoted(exc, 'no detail given')}.")
 
 
 def _recheck_advice(target: Target) -> str:

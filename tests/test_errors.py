@@ -41,6 +41,21 @@ async def test_400_names_posthogs_field_and_detail() -> None:
     assert "This query can't be saved: source.series: Field required" in text
 
 
+async def test_posthog_text_that_ends_in_a_full_stop_is_not_given_a_second_one() -> None:
+    answer = posthog_error(400, "invalid_input", "Ensure this field has no more than 400 characters.", "description")
+    answer.headers["X-Request-Id"] = "req-7"
+    text = await call_failing(answer, "insight-update", {"id": 12, "name": "x"})
+    assert "Ensure this field has no more than 400 characters (PostHog request id req-7). Fix the arguments." in text
+    assert ".." not in text
+
+
+async def test_a_refusal_and_an_unusual_status_quote_posthog_with_one_full_stop() -> None:
+    refused = await call_failing(posthog_error(403, "permission_denied", "You don't have access to the project."))
+    teapot = await call_failing(posthog_error(418, "teapot", "I'm a teapot."))
+    assert refused.endswith("(403): You don't have access to the project.")
+    assert teapot.endswith("answered 418 to insight-get: I'm a teapot.")
+
+
 async def test_401_says_the_key_is_invalid() -> None:
     text = await call_failing(
         posthog_error(
