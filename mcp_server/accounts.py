@@ -54,14 +54,18 @@ class Account:
         if len(grant.scoped_teams) == 1:
             self._project_id = grant.scoped_teams[0]
             return self._project_id
+        target = errors.Target("the project look-up", "project", None, host=self.client.base_url)
         try:
             me = await self.client.request("GET", ME_PATH, key=self.key)
         except PostHogError as exc:
-            if exc.auth_failed:
-                raise errors.from_posthog(exc, errors.Target("project look-up", "project", None)) from None
+            # Only a refusal of users/@me (a key without user:read) means the project must be configured.
+            if exc.auth_failed or exc.status not in (403, 404):
+                raise errors.from_posthog(exc, target) from None
             raise errors.no_project() from None
-        except (PostHogUnreachable, MalformedReply):
-            raise errors.no_project() from None
+        except PostHogUnreachable as exc:
+            raise errors.unreachable(exc, target) from None
+        except MalformedReply as exc:
+            raise errors.malformed(exc, target) from None
         team = me.get("team") if isinstance(me, dict) else None
         project = team.get("project_id") or team.get("id") if isinstance(team, dict) else None
         if not isinstance(project, int):

@@ -177,6 +177,25 @@ async def test_without_any_way_to_find_the_project_every_call_says_to_set_it() -
     assert not any(r.path.startswith("/api/projects/") for r in fake.requests)
 
 
+async def test_an_unreachable_posthog_is_reported_as_such_when_the_project_is_worked_out() -> None:
+    fake = FakePostHog()
+    fake.on("GET", "/api/personal_api_keys/@current/", httpx.ConnectError("connection refused"))
+    fake.on("GET", "/api/users/@me/", httpx.ConnectError("connection refused"))
+    async with connect(fake, project_id=None) as client:
+        text = error_text(await client.call_tool("insights-list", {}))
+    assert text.startswith("PostHog could not be reached at https://posthog.example.com")
+    assert "POSTHOG_PROJECT_ID" not in text
+    assert not any(r.path.startswith("/api/projects/") for r in fake.requests)
+
+
+async def test_a_posthog_outage_during_the_project_look_up_is_not_blamed_on_the_configuration() -> None:
+    fake = FakePostHog().on("GET", "/api/users/@me/", httpx.Response(503, text="upstream unavailable"))
+    async with connect(fake, project_id=None) as client:
+        text = error_text(await client.call_tool("insights-list", {}))
+    assert "internal error (503)" in text
+    assert "POSTHOG_PROJECT_ID" not in text
+
+
 async def test_a_configured_project_is_used_without_asking(fake: FakePostHog) -> None:
     fake.on("GET", "insights/", offset_page([], 0, 20))
     async with connect(fake) as client:
