@@ -12,7 +12,7 @@ from mcp_server import access, errors
 from mcp_server.access import Grant
 from mcp_server.accounts import KEY_PATH
 from mcp_server.app import App
-from mcp_server.catalog import TOOLS
+from mcp_server.catalog import TOOLS, Tool
 from mcp_server.config import Settings
 from mcp_server.posthog import MalformedReply, PostHogError, PostHogUnreachable
 
@@ -96,24 +96,104 @@ async def _check_posthog(app: App, key: str, report: Report) -> None:
     elapsed = (time.monotonic() - started) * 1000
     report.line(OK, f"host reachable, key accepted ({elapsed:.0f} ms)")
     grant = Grant.from_key(info if isinstance(info, dict) else {})
-    scopes = ", ".join(sorted(grant.scopes or ())) or "none recorded (legacy key: everything)"
-    report.line(OK, f"key scopes: {scopes}")
     assert app.default_account is not None
     try:
-        project = await app.default_account.project_id()
-        report.line(OK, f"project: {project}" + ("" if app.settings.project_id else " (worked out from the key)"))
+        project: int | None = await app.default_account.project_id()
     except errors.ToolError as exc:
         report.line(FAIL, "no project", exc.message)
-    enabled = access.usable(app.tools, grant)
+        project = None
+    if project is not None:
+        worked_out = "" if app.settings.project_id else " (worked out from the key)"
+        project = await _check_project(app, key, grant, project, worked_out, report)
+    legacy = await _is_legacy(app, key, project) if grant.scopes == ALL and project is not None else None
+    report.line(OK, f"key scopes: {_describe_scopes(grant, legacy)}")
+
+    def refusal(tool: Tool) -> errors.ToolError | None:
+        refused = access.configured_refusal(tool, app.settings) or grant.refusal(tool)
+        if refused is None and tool.scope is None and legacy is False:
+            return errors.legacy_key_only(tool.name)
+        return refused
+
+    enabled = [tool for tool in TOOLS if refusal(tool) is None]
     report.line(
         OK if enabled else FAIL,
-        f"tools enabled: {len(enabled)} of 17",
+        f"tools enabled: {len(enabled)} of {len(TOOLS)}",
         None if enabled else "give the key insight or element scopes, or relax --tools / --read-only",
     )
     left_out: dict[str, list[str]] = {}
     for tool in TOOLS:
-        refusal = access.configured_refusal(tool, app.settings) or grant.refusal(tool)
-        if refusal is not None:
-            left_out.setdefault(refusal.reason, []).append(tool.name)
+        refused = refusal(tool)
+        if refused is not None:
+            left_out.setdefault(refused.reason, []).append(tool.name)
     for reason, names in left_out.items():
         report.line(WARN, f"left out, {reason}: {', '.join(names)}")
+
+
+# One cheap read per scope a least-privilege key may hold: it proves the project exists and the key reaches it.
+PROJECT_PROBES = (
+    ("insight:read", "insights/", {"limit": "1", "basic": "true"}),
+    ("element:read", "elements/", {"limit": "1"}),
+)
+LEGACY_PROBE = "insights/my_last_viewed/"
+ALL = frozenset({"*"})
+
+
+async def _check_project(app: App, key: str, grant: Grant, project: int, worked_out: str, report: Report) -> int | None:
+    """The project if one real request shows the key can reach it; else a verdict with the fix, and None."""
+    probe = next((p for p in PROJECT_PROBES if grant.allows(p[0])), None)
+    if probe is None:
+        report.line(
+            WARN, f"project: {project}{worked_out}, not checked: the key can read neither insights nor elements"
+        )
+        return project
+    _, path, params = probe
+    try:
+        await app.client.request("GET", f"/api/projects/{project}/{path}", key=key, params=params)
+    except PostHogError as exc:
+        answer = f"PostHog answered {exc.status}: {errors.redact(exc.detail, [key]) or 'no detail'}"
+        if exc.status not in (403, 404):
+            report.line(WARN, f"project: {project}{worked_out}, not checked ({answer})")
+            return None
+        if exc.status == 404:
+            fix = "set POSTHOG_PROJECT_ID to the id of an existing project (PostHog > Settings > Project shows it)"
+        else:
+            limited = f" (it is limited to {', '.join(map(str, grant.scoped_teams))})" if grant.scoped_teams else ""
+            fix = (
+                f"set POSTHOG_PROJECT_ID to a project this key may access{limited}, or give the key access to project "
+                f"{project} under Settings > Personal API keys"
+            )
+        report.line(FAIL, f"project {project}{worked_out} cannot be used with this key ({answer})", fix)
+        return None
+    except (PostHogUnreachable, MalformedReply) as exc:
+        report.line(WARN, f"project: {project}{worked_out}, not checked ({exc})")
+        return None
+    report.line(OK, f"project: {project}{worked_out}, reachable with this key")
+    return project
+
+
+async def _is_legacy(app: App, key: str, project: int) -> bool | None:
+    """Whether a `*` key is a legacy unscoped one: PostHog shows both as `*`, but serves this to legacy keys only."""
+    try:
+        await app.client.request("GET", f"/api/projects/{project}/{LEGACY_PROBE}", key=key)
+    except PostHogError as exc:
+        return False if errors.NO_API_KEY_ACCESS in exc.detail.lower() else None
+    except (PostHogUnreachable, MalformedReply):
+        return None
+    return True
+
+
+def _describe_scopes(grant: Grant, legacy: bool | None) -> str:
+    if not grant.scopes:
+        return "none recorded (legacy key: everything)"
+    if grant.scopes != ALL:
+        return ", ".join(sorted(grant.scopes))
+    if legacy is True:
+        return (
+            "* (a legacy unscoped key, which PostHog also shows as *: insights-my-last-viewed and "
+            "insight-query-cancel work with it)"
+        )
+    if legacy is False:
+        return (
+            "* (all access, but a scoped key: PostHog refuses insights-my-last-viewed and insight-query-cancel to it)"
+        )
+    return "* (all access, or a legacy unscoped key: PostHog shows both as *, and which one could not be checked)"

@@ -1,15 +1,24 @@
-"""`posthog-mcp doctor` against the sandbox: a good key, a bad key, a scoped key, an unreachable host."""
+"""`posthog-mcp doctor` against the sandbox: a good key, a bad key, a scoped key, an unreachable host.
+
+PostHog facts pinned here: a missing project is 404 "Project not found." (posthog/api/routing.py), a project
+outside a key's scoped_teams is 403 (APIScopePermission in posthog/permissions.py), a legacy key's empty scopes
+are shown as ["*"] (PersonalAPIKeySerializer.to_representation in posthog/api/personal_api_key.py), and actions
+that declare no scope, like insights/my_last_viewed/, refuse every scoped key (posthog/permissions.py).
+"""
 
 from __future__ import annotations
 
 import io
 from dataclasses import replace
 
+import httpx
 import pytest
 
 from mcp_server.config import Settings
 from mcp_server.doctor import run_doctor
 from mcp_server.sandbox import DEMO_KEYS, DEMO_PROJECT_ID, embedded_transport
+from tests.conftest import PREFIX, PROJECT, FakePostHog, settings
+from tests.posthog_json import offset_page
 
 pytestmark = pytest.mark.anyio
 
@@ -79,3 +88,49 @@ def test_doctor_runs_from_the_command_line_on_the_sandbox(capsys: pytest.Capture
     out = capsys.readouterr().out
     assert "PostHog: the sandbox (demo data)" in out
     assert "tools enabled: 17 of 17" in out
+
+
+async def test_a_project_that_does_not_exist_fails_with_the_fix() -> None:
+    code, text = await doctor(DEMO_KEYS["legacy"].key, project_id=999)
+    assert code == 1
+    assert "[FAIL] project 999 cannot be used with this key (PostHog answered 404: Project not found.)" in text
+    assert "fix: set POSTHOG_PROJECT_ID to the id of an existing project" in text
+    assert "[ok]   project: 999" not in text
+
+
+async def test_a_project_outside_the_keys_allowed_projects_fails_with_the_fix() -> None:
+    code, text = await doctor(DEMO_KEYS["project_scoped"].key, project_id=2)
+    assert code == 1
+    assert "[FAIL] project 2 cannot be used with this key (PostHog answered 403: API key does not have access" in text
+    assert "fix: set POSTHOG_PROJECT_ID to a project this key may access (it is limited to 1)" in text
+
+
+async def test_a_least_privilege_insight_key_checks_the_project_with_one_cheap_insight_read() -> None:
+    fake = FakePostHog(scopes=["insight:read"]).on("GET", "insights/", offset_page([], 0, 1))
+    out = io.StringIO()
+    code = await run_doctor(
+        replace(settings(), project_id=PROJECT), transport=httpx.MockTransport(fake.handle), out=out
+    )
+    assert code == 0
+    assert f"[ok]   project: {PROJECT}, reachable with this key" in out.getvalue()
+    (probe,) = fake.tool_requests()
+    assert probe.route == f"GET {PREFIX}insights/"
+    assert probe.params == {"limit": "1", "basic": "true"}
+
+
+async def test_a_legacy_key_that_posthog_shows_as_star_is_named_and_keeps_the_legacy_only_tools() -> None:
+    code, text = await doctor(DEMO_KEYS["legacy"].key, project_id=DEMO_PROJECT_ID)
+    assert code == 0
+    assert "key scopes: * (a legacy unscoped key, which PostHog also shows as *" in text
+    assert "tools enabled: 17 of 17" in text
+
+
+async def test_an_all_access_scoped_key_is_told_apart_from_a_legacy_key_and_loses_the_legacy_only_tools() -> None:
+    code, text = await doctor(DEMO_KEYS["all_access"].key, project_id=DEMO_PROJECT_ID)
+    assert code == 0
+    assert "key scopes: * (all access, but a scoped key: PostHog refuses insights-my-last-viewed and" in text
+    assert "tools enabled: 15 of 17" in text
+    assert (
+        "[warn] left out, PostHog serves them only to legacy unscoped keys: insights-my-last-viewed, "
+        "insight-query-cancel" in text
+    )
