@@ -138,6 +138,10 @@ class InsightOrder(StrEnum):
     NAME_DESC = "-name"
 
 
+# PostHog orders by any field it is given; the id is unique and never changes.
+NEWEST_FIRST = "-id"
+
+
 class ElementKey(StrEnum):
     """Element fields whose values PostHog can list."""
 
@@ -250,16 +254,19 @@ class InsightsList(Arguments):
     last_viewed_date_from: DateText | None = Field(None, description="Last viewed at or after (YYYY-MM-DD or -7d).")
     last_viewed_date_to: DateText | None = Field(None, description="Last viewed at or before (YYYY-MM-DD or -1d).")
     order: InsightOrder | None = Field(
-        None, description="Sort order (default: most recently modified first; with search, best matches first)."
+        None,
+        description=(
+            "Sort order (default: newest first, an order that edits do not change; with search, best matches first)."
+        ),
     )
     limit: int = Field(20, ge=1, le=500, description="Insights per page (default 20, at most 500).")
     cursor: Cursor = None
 
     @model_validator(mode="after")
     def _stable_order(self) -> InsightsList:
-        # PostHog's own default order is undefined, so pages could repeat or skip insights.
+        # PostHog's own default order is undefined, and edits move insights in a modified-at order: pages on ids.
         if self.order is None and self.search is None:
-            object.__setattr__(self, "order", InsightOrder.LAST_MODIFIED_DESC.value)
+            object.__setattr__(self, "order", NEWEST_FIRST)
         return self
 
 

@@ -112,7 +112,7 @@ TOOLS: tuple[Tool, ...] = (
         title="List insights",
         description=(
             "List the project's saved insights (trends, funnels, retention, paths, stickiness, lifecycle, SQL), "
-            "most recently modified first. Filter with search (name, description, tags), insight type, tags, "
+            "newest first. Filter with search (name, description, tags), insight type, tags, "
             "favorited, creator or dates. Each insight comes with id, short_id, name, description, kind, tags, "
             "dashboards, creator, dates and url; queries and results are not included. "
             f"{INSIGHT_NEXT} Pages: pass next_cursor back as cursor until it is null."

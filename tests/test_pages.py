@@ -8,8 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
+from mcp import Client
 
+from mcp_server.app import App
+from mcp_server.config import Settings
 from mcp_server.pages import Position, arguments_digest, encode_cursor
+from mcp_server.sandbox import DEMO_PROJECT_ID, LEGACY_KEY, embedded_transport
+from mcp_server.server import build_server
 from tests.conftest import FakePostHog, connect, error_text, payload
 from tests.posthog_json import activity, element, insight, offset_page, stats_row
 
@@ -206,3 +211,25 @@ async def test_raw_next_urls_never_reach_the_model() -> None:
         page = payload(await client.call_tool("elements-list", {"limit": 10}))
     assert "http" not in json.dumps(page)
     assert set(page) == {"results", "count", "next_cursor"}
+
+
+async def test_a_walk_through_insights_sees_each_once_while_an_insight_not_yet_seen_is_edited() -> None:
+    # The sandbox orders like PostHog's InsightViewSet.order_queryset (posthog/api/insight.py): an edit bumps
+    # last_modified_at, so in that order the edited insight would jump ahead of the walk and be missed.
+    app = App.create(
+        Settings(api_key=LEGACY_KEY, posthog_host="http://sandbox.test", project_id=DEMO_PROJECT_ID),
+        transport=embedded_transport(),
+    )
+    try:
+        async with Client(build_server(app)) as client:
+            everything, _ = await walk(client, "insights-list", {"limit": 500})
+            first = payload(await client.call_tool("insights-list", {"limit": 3}))
+            seen = {item["id"] for item in first["results"]}
+            unseen = next(item["id"] for item in reversed(everything) if item["id"] not in seen)
+            payload(await client.call_tool("insight-update", {"id": unseen, "name": "Edited during the walk"}))
+            rest, _ = await walk(client, "insights-list", {"limit": 3, "cursor": first["next_cursor"]})
+    finally:
+        await app.aclose()
+    walked = [item["id"] for item in first["results"] + rest]
+    assert len(everything) > 6
+    assert sorted(walked) == sorted(item["id"] for item in everything)
