@@ -9,17 +9,20 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from packaging.specifiers import SpecifierSet
 
 from mcp_server import __version__
 from tests.sandbox_process import sandbox_over_http
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_PYTHON = Path(sys.base_prefix) / "bin" / "python3"
+TempFactory = pytest.TempPathFactory
 
 
 def test_an_older_python_gets_a_message_not_a_traceback() -> None:
@@ -71,15 +74,77 @@ def test_the_wheel_installs_and_runs_in_a_fresh_environment(wheel: Path, tmp_pat
     assert tools.stdout.split()[0] == "insights-list"
 
 
+NO_NPM = "the bundle test needs npm (for the pinned mcpb CLI): install Node.js and npm"
+
+
+def npm_or_skip() -> None:
+    """Skip without npm on a developer's machine; in CI (CI set), where npm is installed, fail instead."""
+    if shutil.which("npm") is not None:
+        return
+    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        pytest.fail(f"{NO_NPM}; CI must run it, so it may not be skipped there")
+    pytest.skip(NO_NPM)
+
+
+def build_leftovers() -> set[str]:
+    """What a bundle build could leave in the checkout."""
+    return {str(path.relative_to(ROOT)) for pattern in ("dist/*", ".mcpb-build") for path in ROOT.glob(pattern)}
+
+
+@dataclass(frozen=True)
+class Built:
+    bundle: Path
+    left_in_checkout: set[str]
+
+
 @pytest.fixture(scope="module")
-def bundle() -> Path:
-    if shutil.which("npm") is None:
-        pytest.fail("the bundle test needs npm (for the pinned mcpb CLI); install Node.js and npm")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    npm_or_skip()
+    out = tmp_path_factory.mktemp("bundle")
+    before = build_leftovers()
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "build-bundle")], capture_output=True, text=True, timeout=600
+        [sys.executable, str(ROOT / "scripts" / "build-bundle"), "--out-dir", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    return Path(done.stdout.strip().splitlines()[-1])
+    return Built(Path(done.stdout.strip().splitlines()[-1]), build_leftovers() - before)
+
+
+@pytest.fixture(scope="module")
+def bundle(built: Built) -> Path:
+    return built.bundle
+
+
+def test_without_npm_the_bundle_test_skips_with_the_reason_but_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="needs npm"):
+        npm_or_skip()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run it"):
+        npm_or_skip()
+
+
+def test_building_the_bundle_leaves_nothing_in_the_checkout(built: Built, tmp_path_factory: TempFactory) -> None:
+    assert built.left_in_checkout == set()
+    assert built.bundle.is_relative_to(tmp_path_factory.getbasetemp())
+
+
+def test_the_bundle_declares_exactly_the_python_its_launcher_accepts(bundle: Path, tmp_path: Path) -> None:
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(tmp_path)
+    declared = SpecifierSet(json.loads((tmp_path / "manifest.json").read_text())["compatibility"]["runtimes"]["python"])
+    launcher = tmp_path / "server" / "main.py"
+    major, minor = sys.version_info[:2]
+    for other in (minor - 1, minor, minor + 1):
+        fake = f"import sys; sys.version_info = ({major}, {other}, 0, 'final', 0); sys.argv = ['main', '--version']"
+        code = f"{fake}; import runpy; runpy.run_path({str(launcher)!r}, run_name='__main__')"
+        started = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        accepted = started.returncode == 0
+        assert accepted == (f"{major}.{other}.0" in declared), (other, started.stdout + started.stderr)
+    assert f"{major}.{minor}.0" in declared
 
 
 def substitute(value: str, dirname: Path, user_config: dict[str, str]) -> str:
