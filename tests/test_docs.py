@@ -44,6 +44,13 @@ def test_the_quick_start_opens_with_the_two_self_sufficient_commands_and_ci_runs
     assert lines[1] in ci
 
 
+def test_the_quick_starts_alternative_for_externally_managed_pythons_runs_the_same_two_commands() -> None:
+    blocks = re.findall(r"```sh\n(.*?)```", README.split("## Quick start")[1], re.S)
+    usual, alternative = (block.strip().splitlines() for block in blocks[:2])
+    venv = "python3 -m venv .uv && .uv/bin/pip install uv && .uv/bin/"
+    assert alternative == [line.replace("pip install uv && ", venv) for line in usual]
+
+
 def test_the_manifest_lists_the_catalogs_tools_and_the_package_version() -> None:
     assert MANIFEST["version"] == __version__
     assert MANIFEST["tools"] == [{"name": t.name, "description": t.description} for t in TOOLS]
