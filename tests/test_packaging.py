@@ -22,6 +22,8 @@ from tests.sandbox_process import sandbox_over_http
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_PYTHON = Path(sys.base_prefix) / "bin" / "python3"
+# The uv running the tests (`uv run` sets UV), which need not be on PATH (the quick start's .uv/bin/uv).
+UV = os.environ.get("UV", "uv")
 TempFactory = pytest.TempPathFactory
 
 
@@ -36,7 +38,7 @@ def test_an_older_python_gets_a_message_not_a_traceback() -> None:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run(["uv", "build", "--quiet", "--out-dir", str(out)], cwd=ROOT, check=True, timeout=300)
+    subprocess.run([UV, "build", "--quiet", "--out-dir", str(out)], cwd=ROOT, check=True, timeout=300)
     (built,) = out.glob("posthog_mcp-*.whl")
     assert (out / f"posthog_mcp-{__version__}.tar.gz").exists()
     return built
@@ -63,9 +65,9 @@ def test_the_wheel_has_complete_metadata_and_is_typed(wheel: Path) -> None:
 
 def test_the_wheel_installs_and_runs_in_a_fresh_environment(wheel: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
-    subprocess.run(["uv", "venv", "--quiet", "--python", str(BASE_PYTHON), str(venv)], check=True, timeout=120)
+    subprocess.run([UV, "venv", "--quiet", "--python", str(BASE_PYTHON), str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
-    subprocess.run(["uv", "pip", "install", "--quiet", "--python", str(python), str(wheel)], check=True, timeout=300)
+    subprocess.run([UV, "pip", "install", "--quiet", "--python", str(python), str(wheel)], check=True, timeout=300)
     command = venv / "bin" / "posthog-mcp"
     version = subprocess.run([command, "--version"], capture_output=True, text=True, check=True, timeout=60)
     assert version.stdout.strip() == f"posthog-mcp {__version__}"
