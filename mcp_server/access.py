@@ -1,4 +1,4 @@
-"""Which tools a configuration and an API key may use: scopes, read-only mode and the allow-list."""
+"""Which tools a configuration and an API key may use: toolsets, the allow-list, read-only mode and scopes."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcp_server import errors
-from mcp_server.catalog import TOOLS, Tool
-from mcp_server.config import Settings
+from mcp_server.catalog import DEFAULT_TOOLSETS, TOOLS, TOOLSETS, Tool
+from mcp_server.config import ConfigError, Settings
 
 
 @dataclass(frozen=True)
@@ -59,13 +59,41 @@ class Grant:
 EVERYTHING = Grant(None)
 
 
+def chosen_toolsets(settings: Settings) -> frozenset[str]:
+    """The toolsets the configuration chooses (the default ones unless --toolsets says otherwise)."""
+    return settings.toolsets if settings.toolsets is not None else frozenset(DEFAULT_TOOLSETS)
+
+
+def describe_choice(settings: Settings) -> str:
+    """Which toolsets or named tools the configuration offers, in one line."""
+    if settings.tools is not None:
+        return "tools: exactly those --tools names (toolsets do not apply)"
+    chosen = [name for name in TOOLSETS if name in chosen_toolsets(settings)]
+    default = "" if settings.toolsets is not None else " (the default)"
+    return f"toolsets: {', '.join(chosen)}{default}, of {', '.join(TOOLSETS)}"
+
+
 def configured_refusal(tool: Tool, settings: Settings) -> errors.ToolError | None:
-    """Why this configuration leaves the tool out, or None."""
-    if settings.tools is not None and tool.name not in settings.tools:
-        return errors.not_allowed(tool.name)
+    """Why this configuration leaves the tool out, or None; --tools, when given, replaces the toolsets."""
+    if settings.tools is not None:
+        if tool.name not in settings.tools:
+            return errors.not_allowed(tool.name)
+    elif tool.toolset not in chosen_toolsets(settings):
+        return errors.not_in_toolsets(tool.name, tool.toolset)
     if settings.read_only and not tool.read_only:
         return errors.read_only(tool.name)
     return None
+
+
+def check_some_tool(settings: Settings) -> None:
+    """Refuse a configuration that leaves no tool at all, saying which setting left out which tools."""
+    left_out: dict[str, list[str]] = {}
+    for tool in TOOLS:
+        refusal = configured_refusal(tool, settings)
+        if refusal is None:
+            return
+        left_out.setdefault(refusal.reason, []).append(tool.name)
+    raise ConfigError(errors.no_tool_left(left_out))
 
 
 def configured_tools(settings: Settings) -> tuple[Tool, ...]:

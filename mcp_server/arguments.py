@@ -45,12 +45,12 @@ def _insight_id(value: Any) -> int | str:
     raise ValueError("must be a numeric insight id (a positive integer) or an 8-character short_id")
 
 
-def _positive_id(value: Any) -> int:
+def _positive_id(value: Any, hint: str = "") -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return value
     if isinstance(value, str) and DIGITS.match(value) and int(value) >= 1:
         return int(value)
-    raise ValueError("must be a positive integer id")
+    raise ValueError("must be a positive integer id" + hint)
 
 
 InsightId = Annotated[
@@ -67,6 +67,11 @@ NumericInsightId = Annotated[
     int,
     PlainValidator(_positive_id),
     WithJsonSchema({"type": "integer", "minimum": 1, "description": "The insight's numeric id."}),
+]
+ViewedId = Annotated[
+    int,
+    PlainValidator(partial(_positive_id, hint=errors.numeric_insight_ids_only())),
+    WithJsonSchema({"type": "integer", "minimum": 1}),
 ]
 ElementId = Annotated[
     int,
@@ -160,7 +165,8 @@ class ClickEvent(StrEnum):
 
 
 VIZ_SOURCES = ("TrendsQuery", "FunnelsQuery", "RetentionQuery", "PathsQuery", "StickinessQuery", "LifecycleQuery")
-WRAPPERS = {"InsightVizNode": VIZ_SOURCES, "DataVisualizationNode": ("HogQLQuery",), "DataTableNode": ("HogQLQuery",)}
+# The kinds PostHog's MCPInsightSerializer saves (products/product_analytics/backend/api/insight.py).
+WRAPPERS = {"InsightVizNode": VIZ_SOURCES, "DataVisualizationNode": ("HogQLQuery",)}
 ACCEPTED_KINDS = (*WRAPPERS, *VIZ_SOURCES, "HogQLQuery")
 
 
@@ -296,7 +302,8 @@ class InsightGet(Arguments):
 
 
 Name = Annotated[str, Field(max_length=400, description="The insight's name.")]
-Description = Annotated[str, Field(max_length=2000, description="The insight's description.")]
+# PostHog's Insight.description is a CharField(max_length=400).
+Description = Annotated[str, Field(max_length=400, description="The insight's description.")]
 Tags = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=100)]],
     Field(max_length=50, description="Tags, replacing any the insight has."),
@@ -346,8 +353,7 @@ class InsightRef(Arguments):
 class InsightActivity(Arguments):
     """Arguments of insights-activity-retrieve."""
 
-    # PostHog looks activity up by the numeric id only.
-    id: NumericInsightId
+    id: InsightId
     include_values: bool = Field(False, description="Include each change's before and after values (bulky).")
     limit: int = Field(20, ge=1, le=100, description="Entries per page (default 20, at most 100).")
     cursor: Cursor = None
@@ -360,8 +366,8 @@ class NoArguments(Arguments):
 class InsightsMarkViewed(Arguments):
     """Arguments of insights-mark-viewed."""
 
-    insight_ids: list[Annotated[int, Field(ge=1)]] = Field(
-        min_length=1, max_length=2500, description="Numeric ids of the insights viewed (1 to 2500)."
+    insight_ids: list[ViewedId] = Field(
+        min_length=1, max_length=2500, description="Numeric ids of the insights viewed (1 to 2500), from insights-list."
     )
 
 

@@ -101,6 +101,9 @@ class Backend:
             items[0] = shaping.fit_object(items[0], self.response_budget - frame, tool.truncation_hint)
         more = page.more or kept < len(page.items)
         result: dict[str, Any] = {"results": items, "count": page.count, "next_cursor": None}
+        notes = [note for name, note in tool.empty_notes.items() if context.arguments.get(name) is not None]
+        if notes and not page.items:
+            result["note"] = " ".join(notes)
         if tool.page is pages.PageStyle.BARE:
             if kept < len(page.items):
                 result["truncated"] = f"Only the first {kept} of {len(page.items)} fit the response budget."

@@ -13,6 +13,27 @@ from mcp_server import arguments as a
 from mcp_server import shaping as s
 from mcp_server.pages import PageStyle
 
+TOOLSETS: dict[str, str] = {
+    "insights": "saved insights and their results",
+    "elements": "click data from current autocapture",
+    "elements-legacy": "PostHog's legacy element table, empty on current projects",
+}
+"""Each toolset, with why its tools belong together."""
+
+DEFAULT_TOOLSETS: tuple[str, ...] = ("insights", "elements")
+ALL = "all"
+
+TOOLSETS_SETTING: dict[str, Any] = {
+    "type": "string",
+    "title": "Toolsets",
+    "description": "Comma-separated groups of tools to offer: "
+    + ", ".join(f"{name} ({why})" for name, why in TOOLSETS.items())
+    + f", or {ALL}.",
+    "default": ",".join(DEFAULT_TOOLSETS),
+    "required": False,
+}
+"""The bundle's setting for the toolsets (scripts/sync-manifest writes it into manifest.json)."""
+
 
 @dataclass(frozen=True)
 class Tool:
@@ -30,6 +51,7 @@ class Tool:
     idempotent: bool
     noun: str
     shape: s.Shape
+    toolset: str
     page: PageStyle | None = None
     fixed_params: Mapping[str, str] = field(default_factory=dict)
     fixed_body: Mapping[str, Any] | None = None
@@ -38,6 +60,8 @@ class Tool:
     done: Mapping[str, Any] = field(default_factory=dict)
     recheck_with: str | None = None
     truncation_hint: str = "Raise POSTHOG_MCP_RESPONSE_BUDGET to get it whole."
+    empty_notes: Mapping[str, str] = field(default_factory=dict)
+    """Argument name -> a note an empty answer carries when that argument was given."""
 
     @cached_property
     def input_schema(self) -> dict[str, Any]:
@@ -105,6 +129,7 @@ def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 INSIGHT_NEXT = "Use insight-get with an id or short_id for its query and results."
+NO_ELEMENT_IDS = "PostHog's API never returns element ids, so only an id known from elsewhere works."
 
 TOOLS: tuple[Tool, ...] = (
     Tool(
@@ -126,6 +151,7 @@ TOOLS: tuple[Tool, ...] = (
         idempotent=True,
         noun="insight",
         shape=s.INSIGHT_SUMMARY,
+        toolset="insights",
         page=PageStyle.OFFSET,
         fixed_params={"basic": "true"},
     ),
@@ -148,6 +174,7 @@ TOOLS: tuple[Tool, ...] = (
         idempotent=True,
         noun="insight",
         shape=s.INSIGHT_DETAIL,
+        toolset="insights",
         echo=("client_query_id",),
         truncation_hint=(
             "Narrow the query (shorter date range, fewer breakdown values or series) with insight-update, "
@@ -172,6 +199,7 @@ TOOLS: tuple[Tool, ...] = (
         idempotent=False,
         noun="insight",
         shape=s.INSIGHT_WRITTEN,
+        toolset="insights",
         recheck_with="insights-list (search by name)",
     ),
     Tool(
@@ -191,6 +219,7 @@ TOOLS: tuple[Tool, ...] = (
         idempotent=True,
         noun="insight",
         shape=s.INSIGHT_WRITTEN,
+        toolset="insights",
         recheck_with="insight-get",
     ),
     Tool(
@@ -209,6 +238,7 @@ TOOLS: tuple[Tool, ...] = (
         idempotent=True,
         noun="insight",
         shape=s.INSIGHT_DELETED,
+        toolset="insights",
         fixed_body={"deleted": True},
         recheck_with="insight-get",
     ),
@@ -216,8 +246,9 @@ TOOLS: tuple[Tool, ...] = (
         name="insights-activity-retrieve",
         title="Insight change history",
         description=(
-            "The change history of one insight, newest first: who created, updated, deleted or restored it and when, "
-            "and which fields changed. Before and after values are left out unless include_values is true. "
+            "The change history of one insight (numeric id or short_id), newest first: who created, updated, "
+            "deleted or restored it and when, and which fields changed. Before and after values are left out "
+            "unless include_values is true. "
             "Pages: pass next_cursor back as cursor until it is null."
         ),
         arguments=a.InsightActivity,
@@ -229,6 +260,7 @@ TOOLS: tuple[Tool, ...] = (
         idempotent=True,
         noun="insight",
         shape=s.ACTIVITY,
+        toolset="insights",
         page=PageStyle.NUMBERED,
         local=frozenset({"include_values"}),
     ),
@@ -248,14 +280,16 @@ TOOLS: tuple[Tool, ...] = (
         idempotent=True,
         noun="insight",
         shape=s.INSIGHT_SUMMARY,
+        toolset="insights",
         page=PageStyle.BARE,
     ),
     Tool(
         name="insights-mark-viewed",
         title="Mark insights as viewed",
         description=(
-            "Record that the key's owner viewed these insights (numeric ids), which updates last viewed dates and "
-            "the recently viewed list. Ids of deleted insights or other projects are ignored by PostHog."
+            "Record that the key's owner viewed these insights (numeric ids, as insights-list gives them), which "
+            "updates last viewed dates and the recently viewed list. PostHog ignores ids of deleted insights or other "
+            "projects."
         ),
         arguments=a.InsightsMarkViewed,
         method="POST",
@@ -266,6 +300,7 @@ TOOLS: tuple[Tool, ...] = (
         idempotent=True,
         noun="insight",
         shape=s.Shape(),
+        toolset="insights",
         echo=("insight_ids",),
     ),
     Tool(
@@ -285,6 +320,7 @@ TOOLS: tuple[Tool, ...] = (
         idempotent=False,
         noun="insight",
         shape=s.GENERATED,
+        toolset="insights",
     ),
     Tool(
         name="insight-query-cancel",
@@ -302,15 +338,16 @@ TOOLS: tuple[Tool, ...] = (
         idempotent=True,
         noun="insight",
         shape=s.Shape(),
+        toolset="insights",
         echo=("client_query_id",),
     ),
     Tool(
         name="elements-list",
         title="List autocapture elements",
         description=(
-            "List the project's stored autocapture elements (tag, text, classes, href, id, attributes, position). "
-            "For what users click most, use elements-stats-retrieve instead. "
-            "Pages: pass next_cursor back as cursor until it is null."
+            "List rows of PostHog's legacy element table (tag, text, classes, href, attributes, position; no id). "
+            "Current autocapture data is not there, so on most projects this is empty: for what users click, use "
+            "elements-stats-retrieve. Pages: pass next_cursor back as cursor until it is null."
         ),
         arguments=a.ElementsList,
         method="GET",
@@ -321,12 +358,16 @@ TOOLS: tuple[Tool, ...] = (
         idempotent=True,
         noun="element",
         shape=s.ELEMENT,
+        toolset="elements-legacy",
         page=PageStyle.OFFSET,
     ),
     Tool(
         name="element-get",
         title="Get an autocapture element",
-        description="Get one stored autocapture element by its numeric id.",
+        description=(
+            f"Get one row of PostHog's legacy element table by numeric id. {NO_ELEMENT_IDS} For click data use "
+            "elements-stats-retrieve."
+        ),
         arguments=a.ElementRef,
         method="GET",
         path="elements/{id}/",
@@ -336,13 +377,15 @@ TOOLS: tuple[Tool, ...] = (
         idempotent=True,
         noun="element",
         shape=s.ELEMENT,
+        toolset="elements-legacy",
     ),
     Tool(
         name="element-create",
         title="Create an autocapture element",
         description=(
-            "Store an autocapture element definition (tag_name, text, attr_class, href, attr_id, nth_child, "
-            "nth_of_type, attributes, order). Returns the stored element."
+            "Store a row in PostHog's legacy element table (tag_name, text, attr_class, href, attr_id, nth_child, "
+            "nth_of_type, attributes, order). PostHog files it under no project: it never appears in elements-list "
+            "and cannot be read, changed or deleted afterwards. Returns the stored fields, without an id."
         ),
         arguments=a.ElementCreate,
         method="POST",
@@ -353,12 +396,15 @@ TOOLS: tuple[Tool, ...] = (
         idempotent=False,
         noun="element",
         shape=s.ELEMENT,
+        toolset="elements-legacy",
         recheck_with="elements-list",
     ),
     Tool(
         name="element-update",
         title="Update an autocapture element",
-        description="Change fields of a stored autocapture element by numeric id; only the fields given change.",
+        description=(
+            f"Change fields of a legacy element table row by numeric id; only the fields given change. {NO_ELEMENT_IDS}"
+        ),
         arguments=a.ElementUpdate,
         method="PATCH",
         path="elements/{id}/",
@@ -368,12 +414,15 @@ TOOLS: tuple[Tool, ...] = (
         idempotent=True,
         noun="element",
         shape=s.ELEMENT,
+        toolset="elements-legacy",
         recheck_with="element-get",
     ),
     Tool(
         name="element-delete",
         title="Delete an autocapture element",
-        description="Permanently delete a stored autocapture element by numeric id. This cannot be undone.",
+        description=(
+            f"Permanently delete a legacy element table row by numeric id; cannot be undone. {NO_ELEMENT_IDS}"
+        ),
         arguments=a.ElementRef,
         method="DELETE",
         path="elements/{id}/",
@@ -383,6 +432,7 @@ TOOLS: tuple[Tool, ...] = (
         idempotent=True,
         noun="element",
         shape=s.Shape(),
+        toolset="elements-legacy",
         echo=("id",),
         done={"deleted": True},
         recheck_with="element-get",
@@ -405,6 +455,7 @@ TOOLS: tuple[Tool, ...] = (
         idempotent=True,
         noun="element",
         shape=s.STATS_ROW,
+        toolset="elements",
         page=PageStyle.OFFSET_NO_COUNT,
         fixed_params={"paginate_response": "true"},
     ),
@@ -424,8 +475,17 @@ TOOLS: tuple[Tool, ...] = (
         idempotent=True,
         noun="element",
         shape=s.VALUE,
+        toolset="elements",
         page=PageStyle.BARE,
+        empty_notes={
+            "value": "No value contains it. Matching is case-sensitive: try another capitalisation, or leave out value."
+        },
     ),
 )
 
 BY_NAME: dict[str, Tool] = {tool.name: tool for tool in TOOLS}
+
+
+def expand_toolsets(names: tuple[str, ...]) -> frozenset[str]:
+    """The toolsets a list of names chooses, `all` meaning every one (names are checked beforehand)."""
+    return frozenset(TOOLSETS) if ALL in names else frozenset(names)

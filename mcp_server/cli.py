@@ -206,6 +206,7 @@ async def _call(settings: Settings, tool: str, raw_arguments: str) -> int:
 async def _tools(settings: Settings) -> int:
     from mcp import Client
 
+    from mcp_server.access import describe_choice
     from mcp_server.app import App
     from mcp_server.catalog import BY_NAME
     from mcp_server.server import build_server
@@ -216,8 +217,9 @@ async def _tools(settings: Settings) -> int:
             listed = await client.list_tools()
     finally:
         await app.aclose()
+    print(describe_choice(settings))
     for mcp_tool in listed.tools:
         tool = BY_NAME[mcp_tool.name]
         kind = "read-only" if tool.read_only else "writes"
-        print(f"{tool.name:28} {tool.scope or '(legacy key)':18} {kind:9} {tool.title}")
+        print(f"{tool.name:28} {tool.toolset:16} {tool.scope or '(legacy key)':18} {kind:9} {tool.title}")
     return 0

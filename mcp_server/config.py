@@ -53,7 +53,22 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("project_id", "--project-id", ("POSTHOG_PROJECT_ID",), "int", "Numeric PostHog project id.", "ID"),
     Option("read_only", "--read-only", ("POSTHOG_MCP_READ_ONLY",), "bool", "Expose only read-only tools."),
-    Option("tools", "--tools", ("POSTHOG_MCP_TOOLS",), "list", "Comma-separated allow-list of tool names.", "NAME,..."),
+    Option(
+        "toolsets",
+        "--toolsets",
+        ("POSTHOG_MCP_TOOLSETS",),
+        "list",
+        "Groups of tools to offer: insights, elements, elements-legacy or all (default insights,elements).",
+        "SET,...",
+    ),
+    Option(
+        "tools",
+        "--tools",
+        ("POSTHOG_MCP_TOOLS",),
+        "list",
+        "Comma-separated tool names to offer exactly, whatever their set (overrides --toolsets).",
+        "NAME,...",
+    ),
     Option(
         "transport", "--transport", ("POSTHOG_MCP_TRANSPORT",), "str", "stdio (default), sse or http.", "stdio|sse|http"
     ),
@@ -184,6 +199,8 @@ class Settings:
     project_id: int | None = None
     read_only: bool = False
     tools: frozenset[str] | None = None
+    toolsets: frozenset[str] | None = None
+    """The chosen toolsets, `all` expanded; None means the default ones."""
     transport: Transport = "stdio"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -291,6 +308,9 @@ def load(flags: Mapping[str, object], environ: Mapping[str, str] | None = None) 
     tools = values.get("tools")
     if isinstance(tools, tuple):
         check_tool_names(tools)
+    toolsets = values.get("toolsets")
+    if isinstance(toolsets, tuple):
+        toolsets = check_toolset_names(toolsets)
     token = values.get("auth_token")
     if isinstance(token, str) and len(token) < 16:
         raise ConfigError(
@@ -298,11 +318,15 @@ def load(flags: Mapping[str, object], environ: Mapping[str, str] | None = None) 
             "(for example the output of `openssl rand -hex 32`)."
         )
     settings = Settings(
-        **{k: v for k, v in values.items() if k not in ("posthog_host", "tools", "log_level")},  # type: ignore[arg-type]
+        **{k: v for k, v in values.items() if k not in ("posthog_host", "tools", "toolsets", "log_level")},  # type: ignore[arg-type]
         posthog_host=host,
         tools=frozenset(tools) if isinstance(tools, tuple) else None,
+        toolsets=toolsets if isinstance(toolsets, frozenset) else None,
         log_level=level,
     )
+    from mcp_server.access import check_some_tool
+
+    check_some_tool(settings)
     return settings
 
 
@@ -314,13 +338,36 @@ def check_tool_names(names: tuple[str, ...]) -> None:
         raise ConfigError("--tools / POSTHOG_MCP_TOOLS names no tools: list some, or leave it unset to offer all.")
     unknown = [name for name in names if name not in BY_NAME]
     if unknown:
-        hints = []
-        for name in unknown:
-            close = difflib.get_close_matches(name, BY_NAME, n=1)
-            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         raise ConfigError(
-            f"--tools / POSTHOG_MCP_TOOLS names unknown tools: {', '.join(hints)}. Known tools: {', '.join(BY_NAME)}."
+            f"--tools / POSTHOG_MCP_TOOLS names unknown tools: {_near_misses(unknown, list(BY_NAME))}. "
+            f"Known tools: {', '.join(BY_NAME)}."
         )
+
+
+def check_toolset_names(names: tuple[str, ...]) -> frozenset[str]:
+    """The toolsets a list names, refusing unknown names with the near misses."""
+    from mcp_server.catalog import ALL, TOOLSETS, expand_toolsets
+
+    known = [*TOOLSETS, ALL]
+    if not names:
+        raise ConfigError(
+            f"--toolsets / POSTHOG_MCP_TOOLSETS names no toolset: list some of {', '.join(known)}, or leave it unset."
+        )
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(
+            f"--toolsets / POSTHOG_MCP_TOOLSETS names unknown toolsets: {_near_misses(unknown, known)}. "
+            f"Known toolsets: {', '.join(known)}."
+        )
+    return expand_toolsets(names)
+
+
+def _near_misses(unknown: list[str], known: list[str]) -> str:
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=1)
+        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return ", ".join(hints)
 
 
 def check_api_key(key: str) -> None:

@@ -12,7 +12,7 @@ from mcp_server import access, errors
 from mcp_server.access import Grant
 from mcp_server.accounts import KEY_PATH
 from mcp_server.app import App
-from mcp_server.catalog import TOOLS, Tool
+from mcp_server.catalog import TOOLS, TOOLSETS, Tool
 from mcp_server.config import Settings
 from mcp_server.posthog import MalformedReply, PostHogError, PostHogUnreachable
 
@@ -114,12 +114,17 @@ async def _check_posthog(app: App, key: str, report: Report) -> None:
             return errors.legacy_key_only(tool.name)
         return refused
 
+    report.line(OK, access.describe_choice(app.settings))
     enabled = [tool for tool in TOOLS if refusal(tool) is None]
     report.line(
         OK if enabled else FAIL,
         f"tools enabled: {len(enabled)} of {len(TOOLS)}",
         None if enabled else "give the key insight or element scopes, or relax --tools / --read-only",
     )
+    for toolset in TOOLSETS:
+        names = [tool.name for tool in enabled if tool.toolset == toolset]
+        if names:
+            report.line(OK, f"{toolset}: {', '.join(names)}")
     left_out: dict[str, list[str]] = {}
     for tool in TOOLS:
         refused = refusal(tool)

@@ -86,8 +86,13 @@ def bad_cursor(reason: str) -> ToolError:
 
 
 def unknown_query_kind(kind: object, accepted: Iterable[str]) -> ValueError:
-    """A query node this server does not know (raised inside argument validation)."""
-    return ValueError(f"unknown query kind {_show(kind)}; accepted kinds: {', '.join(accepted)}")
+    """A query node PostHog would refuse here (raised inside argument validation)."""
+    return ValueError(f"PostHog does not accept query kind {_show(kind)} here; accepted kinds: {', '.join(accepted)}")
+
+
+def numeric_insight_ids_only() -> str:
+    """Where an insight's numeric id comes from, for a tool that takes no short_id."""
+    return " (an insight's numeric id field, as insights-list or insight-get return it; short_ids do not work here)"
 
 
 def unknown_tool(name: str, known: Sequence[str]) -> str:
@@ -137,6 +142,30 @@ def not_allowed(tool: str) -> ToolError:
         f"{tool} is not in this server's allow-list (--tools or POSTHOG_MCP_TOOLS). Nothing was sent to PostHog.",
         "refused",
         "not in the allow-list (--tools)",
+    )
+
+
+def not_in_toolsets(tool: str, toolset: str) -> ToolError:
+    """A tool whose toolset the configuration does not choose."""
+    return ToolError(
+        f"{tool} is in the toolset '{toolset}', which this server does not offer: add it to --toolsets or "
+        "POSTHOG_MCP_TOOLSETS (or name the tool in --tools). Nothing was sent to PostHog.",
+        "refused",
+        f"in the toolset '{toolset}', which --toolsets does not choose",
+    )
+
+
+def no_tool_left(left_out: dict[str, list[str]]) -> str:
+    """The start-up refusal of a configuration that offers no tool, by reason."""
+    groups = sorted(left_out.items(), key=lambda group: len(group[1]))
+    reasons = "; ".join(
+        f"{', '.join(names) if len(names) <= 3 else f'{len(names)} other tools'} {'is' if len(names) == 1 else 'are'} "
+        f"left out: {reason}"
+        for reason, names in groups
+    )
+    return (
+        f"This configuration offers no tool at all: {reasons}. Name other tools in --tools / POSTHOG_MCP_TOOLS, "
+        "choose other --toolsets, or drop --read-only."
     )
 
 

@@ -15,6 +15,7 @@ import pytest
 from mcp import Client
 
 from mcp_server.app import App
+from mcp_server.catalog import TOOLSETS
 from mcp_server.config import Settings
 from mcp_server.server import build_server
 
@@ -87,7 +88,9 @@ class FakePostHog:
 
 
 def settings(**overrides: Any) -> Settings:
-    return replace(Settings(api_key=KEY, posthog_host=HOST, project_id=PROJECT), **overrides)
+    """Settings against the fake PostHog, offering every toolset unless the test chooses."""
+    every = frozenset(TOOLSETS)
+    return replace(Settings(api_key=KEY, posthog_host=HOST, project_id=PROJECT, toolsets=every), **overrides)
 
 
 async def no_sleep(_: float) -> None:

@@ -111,5 +111,6 @@ def server_env(sandbox: Sandbox, key: str = "legacy", **extra: str) -> dict[str,
         "POSTHOG_PERSONAL_API_KEY": sandbox.keys[key],
         "POSTHOG_HOST": sandbox.url,
         "POSTHOG_PROJECT_ID": str(sandbox.project_id),
+        "POSTHOG_MCP_TOOLSETS": "all",
         **extra,
     }

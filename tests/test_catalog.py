@@ -76,8 +76,7 @@ def test_insight_ids_accept_a_number_or_a_short_id_and_element_ids_a_number() ->
         id_schema = tool.input_schema["properties"].get("id")
         if id_schema is None:
             continue
-        # PostHog finds an insight's activity by its numeric id only.
-        if tool.noun == "insight" and tool.name != "insights-activity-retrieve":
+        if tool.noun == "insight":
             assert {o["type"] for o in id_schema["anyOf"]} == {"integer", "string"}
         else:
             assert id_schema["type"] == "integer"

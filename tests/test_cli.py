@@ -44,7 +44,9 @@ def test_call_with_arguments_that_are_not_a_json_object_exits_2(
 
 def test_tools_lists_what_a_scoped_sandbox_key_allows(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--sandbox", "--api-key", "phx_sandbox_insight_only_demo_key", "tools"]) == 0
-    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    heading, *rows = capsys.readouterr().out.splitlines()
+    assert heading == "toolsets: insights, elements (the default), of insights, elements, elements-legacy"
+    names = [line.split()[0] for line in rows]
     assert names == [
         "insights-list",
         "insight-get",

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from mcp_server import __version__
-from mcp_server.catalog import TOOLS
+from mcp_server.catalog import DEFAULT_TOOLSETS, TOOLS, TOOLSETS, TOOLSETS_SETTING
 from mcp_server.config import OPTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -15,15 +15,22 @@ README = (ROOT / "README.md").read_text()
 MANIFEST = json.loads((ROOT / "manifest.json").read_text())
 
 
-def test_the_readme_tool_table_matches_the_catalog() -> None:
+def test_the_readme_tool_table_matches_the_catalog_and_says_each_tools_set_and_why() -> None:
     table = README.split("<!-- tools-table")[1].split("<!-- end tools-table -->")[0]
     rows = [line for line in table.splitlines() if line.startswith("| `")]
     expected = [
         f"| `{t.name}` | {t.title} | {f'`{t.scope}`' if t.scope else 'legacy key only'} | "
-        f"{'yes' if t.read_only else 'no'} |"
+        f"{'yes' if t.read_only else 'no'} | `{t.toolset}` ({TOOLSETS[t.toolset]}) |"
         for t in TOOLS
     ]
     assert rows == expected
+
+
+def test_the_readme_names_every_toolset_and_the_default() -> None:
+    section = README.split("## Configuration")[1].split("## Connect a host")[0]
+    for name in [*TOOLSETS, "all"]:
+        assert f"`{name}`" in section
+    assert f"default `{','.join(DEFAULT_TOOLSETS)}`" in section
 
 
 def test_the_readme_documents_every_option_and_its_environment_variables() -> None:
@@ -54,6 +61,11 @@ def test_the_quick_starts_alternative_for_externally_managed_pythons_runs_the_sa
 def test_the_manifest_lists_the_catalogs_tools_and_the_package_version() -> None:
     assert MANIFEST["version"] == __version__
     assert MANIFEST["tools"] == [{"name": t.name, "description": t.description} for t in TOOLS]
+
+
+def test_the_bundle_settings_offer_the_toolsets_and_pass_them_on() -> None:
+    assert MANIFEST["user_config"]["toolsets"] == TOOLSETS_SETTING
+    assert MANIFEST["server"]["mcp_config"]["env"]["POSTHOG_MCP_TOOLSETS"] == "${user_config.toolsets}"
 
 
 def test_the_manifest_passes_settings_as_the_documented_environment_variables() -> None:

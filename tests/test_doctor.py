@@ -38,7 +38,7 @@ async def test_a_good_key_passes_every_check_and_never_prints_the_key() -> None:
     assert "[FAIL]" not in text
     assert "host reachable, key accepted" in text
     assert f"project: {DEMO_PROJECT_ID} (worked out from the key)" in text
-    assert "tools enabled: 17 of 17" in text
+    assert "tools enabled: 12 of 17" in text
     assert key not in text
 
 
@@ -54,7 +54,7 @@ async def test_a_scoped_key_shows_its_scopes_and_what_it_leaves_out() -> None:
     code, text = await doctor(DEMO_KEYS["read_only"].key, project_id=DEMO_PROJECT_ID)
     assert code == 0
     assert "key scopes: activity_log:read, element:read, insight:read" in text
-    assert "tools enabled: 8 of 17" in text
+    assert "tools enabled: 6 of 17" in text
     assert (
         "left out, the key lacks the scope 'insight:write': insight-create, insight-update, insight-delete, "
         "insight-generate-metadata" in text
@@ -87,7 +87,7 @@ def test_doctor_runs_from_the_command_line_on_the_sandbox(capsys: pytest.Capture
     assert main(["--sandbox", "doctor"]) == 0
     out = capsys.readouterr().out
     assert "PostHog: the sandbox (demo data)" in out
-    assert "tools enabled: 17 of 17" in out
+    assert "tools enabled: 12 of 17" in out
 
 
 async def test_a_project_that_does_not_exist_fails_with_the_fix() -> None:
@@ -122,15 +122,33 @@ async def test_a_legacy_key_that_posthog_shows_as_star_is_named_and_keeps_the_le
     code, text = await doctor(DEMO_KEYS["legacy"].key, project_id=DEMO_PROJECT_ID)
     assert code == 0
     assert "key scopes: * (a legacy unscoped key, which PostHog also shows as *" in text
-    assert "tools enabled: 17 of 17" in text
+    assert "tools enabled: 12 of 17" in text
 
 
 async def test_an_all_access_scoped_key_is_told_apart_from_a_legacy_key_and_loses_the_legacy_only_tools() -> None:
     code, text = await doctor(DEMO_KEYS["all_access"].key, project_id=DEMO_PROJECT_ID)
     assert code == 0
     assert "key scopes: * (all access, but a scoped key: PostHog refuses insights-my-last-viewed and" in text
-    assert "tools enabled: 15 of 17" in text
+    assert "tools enabled: 10 of 17" in text
     assert (
         "[warn] left out, PostHog serves them only to legacy unscoped keys: insights-my-last-viewed, "
         "insight-query-cancel" in text
     )
+
+
+async def test_doctor_shows_the_chosen_toolsets_each_tools_set_and_what_the_sets_leave_out() -> None:
+    code, text = await doctor(DEMO_KEYS["legacy"].key)
+    assert code == 0
+    assert "[ok]   toolsets: insights, elements (the default), of insights, elements, elements-legacy" in text
+    assert "[ok]   elements: elements-stats-retrieve, elements-values-list" in text
+    assert (
+        "left out, in the toolset 'elements-legacy', which --toolsets does not choose: elements-list, element-get, "
+        "element-create, element-update, element-delete" in text
+    )
+
+
+async def test_doctor_says_when_tools_replaces_the_toolsets() -> None:
+    code, text = await doctor(DEMO_KEYS["legacy"].key, tools=frozenset({"element-get"}))
+    assert code == 0
+    assert "toolsets do not apply" in text
+    assert "[ok]   elements-legacy: element-get" in text
