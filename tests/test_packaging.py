@@ -71,9 +71,13 @@ def test_the_wheel_installs_and_runs_in_a_fresh_environment(wheel: Path, tmp_pat
     command = venv / "bin" / "posthog-mcp"
     version = subprocess.run([command, "--version"], capture_output=True, text=True, check=True, timeout=60)
     assert version.stdout.strip() == f"posthog-mcp {__version__}"
-    tools = subprocess.run([command, "--sandbox", "tools"], capture_output=True, text=True, check=True, timeout=120)
-    assert len(tools.stdout.strip().splitlines()) == 17
-    assert tools.stdout.split()[0] == "insights-list"
+    tools = subprocess.run(
+        [command, "--sandbox", "--toolsets", "all", "tools"], capture_output=True, text=True, check=True, timeout=120
+    )
+    heading, *rows = tools.stdout.strip().splitlines()
+    assert heading.startswith("toolsets: insights, elements, elements-legacy")
+    assert len(rows) == 17
+    assert rows[0].split()[0] == "insights-list"
 
 
 NO_NPM = "the bundle test needs npm (for the pinned mcpb CLI): install Node.js and npm"

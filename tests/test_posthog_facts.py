@@ -48,9 +48,10 @@ async def test_a_query_kind_posthogs_mcp_serializer_will_not_save_is_refused_lis
     assert "PostHog does not accept query kind 'DataTableNode' here; accepted kinds: InsightVizNode, " in message
     assert "DataVisualizationNode, TrendsQuery," in message
     assert "HogQLQuery" in message
-    assert "DataTableNode" not in BY_NAME["insight-create"].input_schema["properties"]["query"]["properties"]["kind"][
-        "enum"
-    ]
+    assert (
+        "DataTableNode"
+        not in BY_NAME["insight-create"].input_schema["properties"]["query"]["properties"]["kind"]["enum"]
+    )
     assert fake.requests == []
 
 
