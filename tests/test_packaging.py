@@ -174,7 +174,11 @@ async def test_the_bundle_starts_from_its_unpacked_folder_like_a_desktop_host_st
     assert not list(unpacked.rglob("__pycache__"))
     config = manifest["server"]["mcp_config"]
     with sandbox_over_http() as sandbox:
+        # A host fills every setting the user leaves alone with its default.
+        settings = manifest["user_config"].items()
+        defaults = {key: json.dumps(spec["default"]).strip('"') for key, spec in settings if "default" in spec}
         user_config = {
+            **defaults,
             "api_key": sandbox.keys["read_only"],
             "host": sandbox.url,
             "project_id": str(sandbox.project_id),
@@ -194,5 +198,6 @@ async def test_the_bundle_starts_from_its_unpacked_folder_like_a_desktop_host_st
             listed = await client.call_tool("insights-list", {"limit": 2})
     assert "insights-list" in tools
     assert "insight-create" not in tools
+    assert "elements-list" not in tools
     assert not listed.is_error
     assert len(listed.structured_content["results"]) == 2  # type: ignore[index]
