@@ -6,6 +6,7 @@ import difflib
 import ipaddress
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -378,8 +379,28 @@ def check_api_key(key: str) -> None:
             "personal API key (phx_...): create one in PostHog under Settings > Personal API keys "
             "and set POSTHOG_PERSONAL_API_KEY to it."
         )
-    if any(ch.isspace() for ch in key):
-        raise ConfigError("The API key contains whitespace: copy it again without spaces or line breaks.")
+    kind = unusable_key_character(key)
+    if kind:
+        raise ConfigError(
+            f"The API key contains {kind}, which PostHog keys never hold: copy the key again from PostHog > Settings "
+            "> Personal API keys, without spaces or line breaks, and set POSTHOG_PERSONAL_API_KEY to it."
+        )
+
+
+def unusable_key_character(key: str) -> str | None:
+    """The kind of the first character no PostHog key holds (keys are printable ASCII), never which one or where."""
+    for char in key:
+        if "!" <= char <= "~":
+            continue
+        if char.isspace():
+            return "whitespace (a space or line break)"
+        category = unicodedata.category(char)
+        if category == "Cf":
+            return "an invisible character (such as a zero-width space or byte-order mark)"
+        if category.startswith("C"):
+            return "a control character"
+        return "a non-ASCII character (such as an accented letter or a typographic quote)"
+    return None
 
 
 def normalise_host(raw: str) -> str:

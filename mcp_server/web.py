@@ -1,7 +1,8 @@
 """The HTTP transports (streamable HTTP at /mcp, SSE at /sse), secure by default.
 
-One ASGI guard in front of both answers /healthz, checks the bearer token, takes per-request PostHog keys and
-binds MCP sessions to the credentials that opened them; the SDK's transports check Host, Origin and body size.
+One ASGI guard sees every request first: it answers /healthz, refuses other paths and WebSockets, checks Host,
+Origin and the bearer token, takes per-request PostHog keys and binds MCP sessions to the credentials that opened
+them; the SDK's transports check body size.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import uvicorn
+from mcp.server import Server
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.sse import SseServerTransport
@@ -31,12 +33,13 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocketClose
 
 from mcp_server import __version__, errors
 from mcp_server.accounts import Account, key_digest
 from mcp_server.app import App
-from mcp_server.config import ConfigError, Settings
+from mcp_server.config import ConfigError, Settings, unusable_key_character
 from mcp_server.dispatch import AccountResolver, Context
 from mcp_server.server import build_server
 
@@ -44,7 +47,9 @@ log = logging.getLogger(__name__)
 
 KEY_HEADER = "x-posthog-api-key"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
-MCP_PATHS = ("/mcp", "/sse", "/messages")
+# Each endpoint with and without a trailing slash, so that Starlette never redirects to the client's Host.
+ENDPOINTS = {"http": ("/mcp", "/mcp/"), "sse": ("/sse", "/sse/")}
+MESSAGES_PATH = "/messages/"
 
 
 def security_settings(settings: Settings) -> TransportSecuritySettings:
@@ -100,36 +105,68 @@ def _json_response(status: int, body: Mapping[str, Any], headers: Mapping[str, s
     return Response(json.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
+def _allowed(value: str, allowed: list[str]) -> bool:
+    return value in allowed or any(
+        pattern.endswith(":*") and value.startswith(pattern[:-1]) and value[len(pattern) - 1 :].isdigit()
+        for pattern in allowed
+    )
+
+
+def _as_sent(header_value: str) -> str:
+    # ASGI headers arrive decoded as Latin-1; a client pasting a key sends UTF-8, so judge the text it meant.
+    try:
+        return header_value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return header_value
+
+
 class Guard:
-    """ASGI middleware in front of the MCP endpoints: health, authentication, per-request keys, session owners."""
+    """ASGI middleware in front of everything: health, paths, Host and Origin, authentication, per-request keys."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
+        self.security = security_settings(settings)
+        self.endpoints = ENDPOINTS["sse" if settings.transport == "sse" else "http"]
         self._token = settings.auth_token.encode() if settings.auth_token else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "lifespan":
             await self.app(scope, receive, send)
             return
+        if scope["type"] != "http":
+            await WebSocketClose(code=1008)(scope, receive, send)
+            return
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _refusal(self, scope: Scope) -> Response | None:
+        """The answer to a request that must not reach MCP, or None; on None the request carries its principal."""
         path: str = scope["path"]
         if path == "/healthz":
-            await _json_response(200, {"status": "ok", "version": __version__})(scope, receive, send)
-            return
-        if not path.startswith(MCP_PATHS):
-            await _json_response(404, {"error": "not_found", "detail": "MCP is served at /mcp (or /sse)."})(
-                scope, receive, send
-            )
-            return
+            return _json_response(200, {"status": "ok", "version": __version__})
+        sse_messages = self.settings.transport == "sse" and path.startswith(MESSAGES_PATH)
+        if path not in self.endpoints and not sse_messages:
+            return _json_response(404, {"error": "not_found", "detail": f"MCP is served at {self.endpoints[0]}."})
         headers = Headers(scope=scope)
+        # Checked here rather than by the SDK, which logs the client's Host at WARNING: anyone could flood the log.
+        if not _allowed(headers.get("host", ""), self.security.allowed_hosts):
+            detail = "This server does not answer to that Host; if it is yours, add it to POSTHOG_MCP_ALLOWED_HOSTS."
+            return _json_response(421, {"error": "misdirected_request", "detail": detail})
+        origin = headers.get("origin")
+        if origin is not None and not _allowed(origin, self.security.allowed_origins):
+            detail = "Requests from that Origin are refused; if it is yours, add it to POSTHOG_MCP_ALLOWED_ORIGINS."
+            return _json_response(403, {"error": "forbidden_origin", "detail": detail})
         if self._token is not None:
             presented = (_bearer(headers) or "").encode()
             if not hmac.compare_digest(presented, self._token):
                 detail = "Send the server's token as `Authorization: Bearer <POSTHOG_MCP_AUTH_TOKEN>`."
-                await _json_response(
+                return _json_response(
                     401, {"error": "unauthorized", "detail": detail}, {"WWW-Authenticate": 'Bearer realm="posthog-mcp"'}
-                )(scope, receive, send)
-                return
+                )
         owner = "server-token" if self._token is not None else "anonymous"
         if self.settings.per_request_keys:
             key = posthog_key(headers, self.settings)
@@ -138,13 +175,43 @@ class Guard:
                 if self.settings.loopback_bind and not self.settings.auth_token:
                     where += " (or Authorization: Bearer phx_...)"
                 detail = f"This server uses each user's own PostHog personal API key: send it in {where}."
-                await _json_response(401, {"error": "posthog_key_required", "detail": detail})(scope, receive, send)
-                return
+                return _json_response(401, {"error": "posthog_key_required", "detail": detail})
+            kind = unusable_key_character(_as_sent(key))
+            if kind is not None:
+                detail = (
+                    f"The PostHog key this request carries contains {kind}, which PostHog keys never hold: copy the "
+                    "key again from PostHog > Settings > Personal API keys and send it in X-PostHog-Api-Key."
+                )
+                return _json_response(401, {"error": "invalid_posthog_key", "detail": detail})
             owner += ":" + key_digest(key)
         # The SDK binds each MCP session to the principal that opened it; ours is the credentials' digest.
         principal = hashlib.sha256(owner.encode()).hexdigest()
         scope["user"] = AuthenticatedUser(AccessToken(token="", client_id=principal, scopes=[]))
-        await self.app(scope, receive, send)
+        return None
+
+
+class SseStream:
+    """GET /sse as a plain ASGI app: one MCP session per event stream, which is the whole answer and always ends."""
+
+    def __init__(self, transport: SseServerTransport, server: Server[Any]) -> None:
+        self.transport = transport
+        self.server = server
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = ended = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started, ended
+            started = started or message["type"] == "http.response.start"
+            ended = ended or (message["type"] == "http.response.body" and not message.get("more_body", False))
+            await send(message)
+
+        with contextlib.suppress(ValueError):  # the transport already answered a refused request
+            async with self.transport.connect_sse(scope, receive, watched) as (reader, writer):
+                await self.server.run(reader, writer, self.server.create_initialization_options())
+        if started and not ended:
+            # A stream cut at shutdown: end it cleanly rather than leave uvicorn to log an unfinished answer.
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def per_request_resolver(app: App) -> AccountResolver:
@@ -170,13 +237,8 @@ def create_web_app(app: App) -> Starlette:
     if settings.transport == "sse":
         sse = SseServerTransport("/messages/", security_settings=security, max_request_body_size=settings.max_body)
 
-        async def connect_sse(request: Request) -> Response:
-            with contextlib.suppress(ValueError):  # the transport already answered a refused request
-                async with sse.connect_sse(request.scope, request.receive, request._send) as (reader, writer):
-                    await server.run(reader, writer, server.create_initialization_options())
-            return Response()
-
-        routes += [Route("/sse", connect_sse, methods=["GET"]), Mount("/messages/", app=sse.handle_post_message)]
+        routes += [Route(path, SseStream(sse, server), methods=["GET"]) for path in ENDPOINTS["sse"]]
+        routes.append(Mount(MESSAGES_PATH, app=sse.handle_post_message))
 
         @contextlib.asynccontextmanager
         async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -192,7 +254,7 @@ def create_web_app(app: App) -> Starlette:
             security_settings=security,
             max_request_body_size=settings.max_body,
         )
-        routes.append(Route("/mcp", StreamableHTTPASGIApp(manager)))
+        routes += [Route(path, StreamableHTTPASGIApp(manager)) for path in ENDPOINTS["http"]]
 
         @contextlib.asynccontextmanager
         async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -203,6 +265,7 @@ def create_web_app(app: App) -> Starlette:
                 await app.aclose()
 
     starlette = Starlette(routes=routes, lifespan=lifespan)
+    starlette.router.redirect_slashes = False  # a redirect would name the client's Host, unchecked
     starlette.add_middleware(Guard, settings=settings)
     return starlette
 

@@ -17,11 +17,11 @@ from tests.conftest import FakePostHog, no_sleep, settings
 
 @asynccontextmanager
 async def running(fake: FakePostHog, **overrides: Any) -> AsyncIterator[str]:
-    """The base URL of the server while it runs."""
+    """The base URL of the server while it runs; uvicorn logs through the root logger, as `serve_http` has it."""
     app = App.create(settings(**overrides), transport=httpx.MockTransport(fake.handle), sleep=no_sleep)
     sock = _bound_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_web_app(app), log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(create_web_app(app), log_level="warning", lifespan="on", log_config=None))
     async with anyio.create_task_group() as group:
         group.start_soon(server.serve, [sock])
         with anyio.fail_after(10):

@@ -113,3 +113,34 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "POSTHOG_PERSONAL_API_KEY" in out
     assert "call TOOL" in out
+
+
+@pytest.mark.parametrize(
+    ("pasted", "kind"),
+    [
+        ("phx_configtest\u200bkey_abcdefghijklmnop", "an invisible character"),
+        ("\ufeffphx_configtestkey_abcdefghijklmnop", "an invisible character"),
+        ("phx_configtéstkey_abcdefghijklmnop", "a non-ASCII character"),
+        ("phx_configtest\x00key_abcdefghijklmnop", "a control character"),
+        ("phx_configtest key_abcdefghijklmnop", "whitespace"),
+    ],
+)
+def test_a_key_with_a_character_no_key_holds_is_refused_without_showing_it(pasted: str, kind: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load({}, {"POSTHOG_PERSONAL_API_KEY": pasted})
+    message = str(raised.value)
+    assert f"The API key contains {kind}" in message
+    assert "copy the key again" in message
+    assert "configt" not in message
+    assert "abcdef" not in message
+
+
+@pytest.mark.parametrize("command", [["tools"], ["doctor"], ["call", "insights-list", "{}"]])
+def test_every_command_refuses_a_key_with_a_zero_width_space_at_start_up(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--api-key", "phx_configtest\u200bkey_abcdefghijklmnop", *command]) == 2
+    captured = capsys.readouterr()
+    assert "posthog-mcp: The API key contains an invisible character" in captured.err
+    assert "Traceback" not in captured.err + captured.out
+    assert "configt" not in captured.err + captured.out

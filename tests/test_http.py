@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import anyio
@@ -13,6 +14,7 @@ import pytest
 from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
+from sse_starlette.sse import AppStatus
 
 from mcp_server.config import ConfigError
 from mcp_server.web import check_bind
@@ -225,3 +227,128 @@ async def test_on_a_tokenless_loopback_bind_a_bearer_phx_key_carries_the_posthog
     ):
         names = {tool.name for tool in (await client.list_tools()).tools}
     assert names == {"insights-list", "insight-get", "insights-mark-viewed"}
+
+
+def asgi_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+async def test_a_refused_sse_request_is_answered_once_and_logs_no_error(caplog: pytest.LogCaptureFixture) -> None:
+    async with running(FakePostHog(), transport="sse") as url, httpx.AsyncClient() as http:
+        statuses = [(await http.get(f"{url}/sse", headers={"Host": "evil.example"})).status_code for _ in range(3)]
+    assert statuses == [421, 421, 421]
+    assert asgi_errors(caplog) == []
+
+
+async def test_a_rebinding_host_is_neither_logged_nor_echoed(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    async with running(FakePostHog()) as url, httpx.AsyncClient() as http:
+        response = await http.post(f"{url}/mcp", json=INIT, headers={**MCP_HEADERS, "Host": "evil.example"})
+    assert response.status_code == 421
+    assert "evil.example" not in response.text
+    assert not [record for record in caplog.records if "evil.example" in record.getMessage()]
+
+
+@pytest.mark.parametrize(("transport", "path"), [("http", "/mcp/"), ("sse", "/sse/"), ("sse", "/messages")])
+async def test_a_trailing_slash_never_redirects_to_a_client_chosen_host(transport: str, path: str) -> None:
+    async with running(FakePostHog(), transport=transport) as url, httpx.AsyncClient() as http:
+        response = await http.request(
+            "GET" if path.startswith("/sse") else "POST",
+            f"{url}{path}",
+            json=INIT,
+            headers={**MCP_HEADERS, "Host": "evil.example"},
+        )
+    assert response.status_code in (404, 421)
+    assert "location" not in response.headers
+    assert "evil.example" not in response.text
+
+
+async def test_the_endpoint_with_a_trailing_slash_serves_mcp_like_the_endpoint() -> None:
+    fake = fake_with_insights()
+    async with running(fake) as url:
+        client_transport = streamable_http_client(f"{url}/mcp/", http_client=httpx2.AsyncClient(timeout=30))
+        async with Client(client_transport, mode="legacy") as client:
+            result = payload(await client.call_tool("insights-list", {}))
+    assert result["results"][0]["id"] == 1
+
+
+async def test_a_path_beside_the_endpoint_is_not_found() -> None:
+    async with running(FakePostHog()) as url, httpx.AsyncClient() as http:
+        response = await http.post(f"{url}/mcpx", json=INIT, headers=MCP_HEADERS)
+    assert response.status_code == 404
+    assert "/mcp" in response.json()["detail"]
+
+
+async def test_the_guard_refuses_websockets_and_passes_lifespan_through() -> None:
+    from mcp_server.web import Guard
+
+    seen: list[str] = []
+
+    async def inner(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append(scope["type"])
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    guard = Guard(inner, settings())
+    await guard({"type": "websocket", "path": "/mcp", "headers": []}, receive, send)
+    await guard({"type": "lifespan"}, receive, send)
+    assert seen == ["lifespan"]
+    assert sent[0]["type"] == "websocket.close"
+
+
+UNUSABLE_KEYS = {
+    "invisible": "\ufeffphx_user_a_0000000000000000000000000000",
+    "non-ASCII": "phx_user_a_\u00e9000000000000000000000000000",
+    "control": "phx_user_a_\x01000000000000000000000000000",
+}
+
+
+async def post_init_with_header(name: bytes, value: bytes) -> tuple[httpx.Response, FakePostHog]:
+    fake = per_key_posthog()
+    async with running(fake, api_key=None, per_request_keys=True) as url, httpx.AsyncClient() as http:
+        response = await http.post(f"{url}/mcp", json=INIT, headers=[*MCP_HEADERS.items(), (name, value)])
+    return response, fake
+
+
+@pytest.mark.parametrize("kind", list(UNUSABLE_KEYS))
+async def test_a_per_request_key_with_an_unusable_character_is_refused_naming_its_kind(kind: str) -> None:
+    # What a client sends when the pasted key holds the character: its UTF-8 bytes in the header.
+    response, fake = await post_init_with_header(b"x-posthog-api-key", UNUSABLE_KEYS[kind].encode())
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_posthog_key"
+    assert f"{kind} character" in response.json()["detail"]
+    assert "copy the key again" in response.json()["detail"]
+    assert "000000" not in response.text
+    assert fake.requests == []
+
+
+async def test_a_bearer_phx_key_with_a_zero_width_space_is_refused_too() -> None:
+    response, fake = await post_init_with_header(b"authorization", "Bearer phx_\u200b00000000000000".encode())
+    assert response.status_code == 401
+    assert "invisible character" in response.json()["detail"]
+    assert "000000" not in response.text
+    assert fake.requests == []
+
+
+async def test_an_sse_stream_cut_at_shutdown_ends_cleanly_and_logs_no_error(caplog: pytest.LogCaptureFixture) -> None:
+    lines = []
+    try:
+        async with (
+            running(FakePostHog(), transport="sse") as url,
+            httpx.AsyncClient() as http,
+            http.stream("GET", f"{url}/sse") as stream,
+        ):
+            async for line in stream.aiter_lines():
+                lines.append(line)
+                # What the server's SIGTERM handling does (DrainingServer) once no call is in flight.
+                AppStatus.should_exit = True
+    finally:
+        AppStatus.should_exit = False
+    assert lines[0] == "event: endpoint"
+    assert asgi_errors(caplog) == []
