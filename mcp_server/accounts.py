@@ -24,8 +24,11 @@ RETRY_FAILED_LOOKUP_AFTER = 60.0
 class Account:
     """A PostHog API key, with the scopes and project that come with it."""
 
-    def __init__(self, key: str, client: PostHogClient, project_id: int | None = None) -> None:
+    def __init__(
+        self, key: str, client: PostHogClient, project_id: int | None = None, source: errors.KeySource = "settings"
+    ) -> None:
         self.key = key
+        self.source = source
         self.client = client
         self._project_id = project_id
         self._grant: Grant | None = None
@@ -54,7 +57,9 @@ class Account:
         if len(grant.scoped_teams) == 1:
             self._project_id = grant.scoped_teams[0]
             return self._project_id
-        target = errors.Target("the project look-up", "project", None, host=self.client.base_url)
+        target = errors.Target(
+            "the project look-up", "project", None, host=self.client.base_url, key_source=self.source
+        )
         try:
             me = await self.client.request("GET", ME_PATH, key=self.key)
         except PostHogError as exc:

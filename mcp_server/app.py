@@ -50,7 +50,7 @@ class App:
             default_account = Account(settings.api_key, client, settings.project_id)
         accounts = None
         if settings.per_request_keys:
-            accounts = AccountCache(lambda key: Account(key, client, settings.project_id))
+            accounts = AccountCache(lambda key: Account(key, client, settings.project_id, "request"))
         return cls(settings, client, backend, access.configured_tools(settings), default_account, accounts)
 
     def secrets(self) -> list[str]:

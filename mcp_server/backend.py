@@ -61,6 +61,7 @@ class Backend:
             None if item_id is None else str(item_id),
             self.web_host,
             tool.recheck_with,
+            account.source,
         )
         try:
             reply = await account.client.request(tool.method, path, key=account.key, params=params, json_body=body)

@@ -20,6 +20,12 @@ NO_API_KEY_ACCESS = "does not support personal api key access"
 
 
 Kind = Literal["invalid", "refused", "not_found", "failed"]
+KeySource = Literal["settings", "request"]
+# Where a rejected key is fixed: the server's setting, or the header of the request that carried it.
+KEY_FIXES: dict[KeySource, str] = {
+    "settings": "set POSTHOG_PERSONAL_API_KEY to it",
+    "request": "send it in this request's X-PostHog-Api-Key header",
+}
 
 
 class ToolError(Exception):
@@ -46,6 +52,7 @@ class Target:
     item_id: str | None = None
     host: str = ""
     recheck_with: str | None = None
+    key_source: KeySource = "settings"
 
 
 def _show(value: object, limit: int = 80) -> str:
@@ -208,7 +215,7 @@ def from_posthog(exc: PostHogError, target: Target) -> ToolError:
     if exc.auth_failed:
         return ToolError(
             "PostHog rejected the API key: it is invalid, expired or revoked. Create a personal API key "
-            f"in {KEYS_PAGE} and set POSTHOG_PERSONAL_API_KEY to it."
+            f"in {KEYS_PAGE} and {KEY_FIXES[target.key_source]}."
         )
     if status == 403:
         scope = MISSING_SCOPE.search(detail)

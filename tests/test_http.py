@@ -18,7 +18,7 @@ from sse_starlette.sse import AppStatus
 
 from mcp_server.config import ConfigError
 from mcp_server.web import check_bind
-from tests.conftest import PREFIX, FakePostHog, payload, settings
+from tests.conftest import PREFIX, FakePostHog, error_text, payload, settings
 from tests.http_server import running
 from tests.posthog_json import insight, offset_page
 
@@ -352,3 +352,30 @@ async def test_an_sse_stream_cut_at_shutdown_ends_cleanly_and_logs_no_error(capl
         AppStatus.should_exit = False
     assert lines[0] == "event: endpoint"
     assert asgi_errors(caplog) == []
+
+
+async def test_a_rejected_per_request_key_is_told_to_fix_the_key_header_not_the_server_setting() -> None:
+    fake = per_key_posthog()
+    rejected = {"type": "authentication_error", "code": "authentication_failed", "detail": "Invalid key."}
+    fake.on("GET", "insights/", httpx.Response(401, json=rejected))
+    async with (
+        running(fake, api_key=None, per_request_keys=True) as url,
+        Client(http_client(url, {"X-PostHog-Api-Key": KEY_A}), mode="legacy") as client,
+    ):
+        text = error_text(await client.call_tool("insights-list", {}))
+    assert "PostHog rejected the API key" in text
+    assert "X-PostHog-Api-Key" in text
+    assert "POSTHOG_PERSONAL_API_KEY" not in text
+
+
+async def test_a_rejected_per_request_key_without_a_project_is_told_about_the_key_header() -> None:
+    fake = per_key_posthog()
+    rejected = {"type": "authentication_error", "code": "authentication_failed", "detail": "Invalid key."}
+    fake.on("GET", "/api/users/@me/", httpx.Response(401, json=rejected))
+    async with (
+        running(fake, api_key=None, per_request_keys=True, project_id=None) as url,
+        Client(http_client(url, {"X-PostHog-Api-Key": KEY_A}), mode="legacy") as client,
+    ):
+        text = error_text(await client.call_tool("insights-list", {}))
+    assert "X-PostHog-Api-Key" in text
+    assert "POSTHOG_PERSONAL_API_KEY" not in text
