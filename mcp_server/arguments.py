@@ -15,12 +15,18 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidato
 
 from mcp_server import errors
 
+# Every pattern is matched whole (fullmatch here; pydantic-core's `$` is the end of the text), never up to a newline.
 SHORT_ID = re.compile(r"^[A-Za-z0-9]{8}$")
-DIGITS = re.compile(r"^[0-9]{1,18}$")
-DATE = (
-    r"^(-?[0-9]+[hdwmqy]|all|mStart|wStart|dStart|yStart"
-    r"|[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2})?)?)$"
+DIGITS = re.compile(r"[0-9]{1,19}")
+DATE = re.compile(
+    r"(-?[0-9]+[hdwmqy]|all|mStart|wStart|dStart|yStart"
+    r"|[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2})?)?)"
 )
+MAX_ID = 2**63 - 1  # PostHog's ids are 64-bit signed integers: anything larger names nothing
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+# C0 control characters and DEL: PostHog stores text in Postgres, which refuses NUL, and none belongs in a name.
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_EXCEPT_LINE_BREAKS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Arguments(BaseModel):
@@ -32,33 +38,52 @@ class Arguments(BaseModel):
 U = TypeVar("U", bound=Arguments)
 
 
-def _insight_id(value: Any) -> int | str:
-    if isinstance(value, bool):
-        raise ValueError("must be a numeric insight id or an 8-character short_id")
-    if isinstance(value, int) and value >= 1:
+def _id_number(value: Any) -> int | None:
+    if isinstance(value, str) and DIGITS.fullmatch(value):
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID:
         return value
-    if isinstance(value, str):
-        if DIGITS.match(value) and int(value) >= 1:
-            return int(value)
-        if SHORT_ID.match(value):
-            return value
-    raise ValueError("must be a numeric insight id (a positive integer) or an 8-character short_id")
+    return None
+
+
+def _insight_id(value: Any) -> int | str:
+    number = _id_number(value)
+    if number is not None:
+        return number
+    if isinstance(value, str) and SHORT_ID.fullmatch(value):
+        return value
+    raise ValueError(f"must be a numeric insight id (1 to {MAX_ID}) or an 8-character short_id")
 
 
 def _positive_id(value: Any, hint: str = "") -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-        return value
-    if isinstance(value, str) and DIGITS.match(value) and int(value) >= 1:
-        return int(value)
-    raise ValueError("must be a positive integer id" + hint)
+    number = _id_number(value)
+    if number is None:
+        raise ValueError(f"must be a positive integer id{hint}, at most {MAX_ID}")
+    return number
 
+
+def _controls(pattern: re.Pattern[str]) -> AfterValidator:
+    def check(value: str) -> str:
+        found = pattern.search(value)
+        if found:
+            raise ValueError(f"contains the control character U+{ord(found.group()):04X}; remove it")
+        return value
+
+    return AfterValidator(check)
+
+
+# Single-line text (names, search terms, tags, HTML attributes) holds no control character at all; multi-line text
+# (descriptions, an element's text) may hold tabs and line breaks. Placed after a length, which keeps its message.
+NO_CONTROLS = _controls(CONTROL)
+LINE_BREAKS_ONLY = _controls(CONTROL_EXCEPT_LINE_BREAKS)
+IdNumber = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 InsightId = Annotated[
     int | str,
     PlainValidator(_insight_id),
     WithJsonSchema(
         {
-            "anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": "^([0-9]+|[A-Za-z0-9]{8})$"}],
+            "anyOf": [ID_SCHEMA, {"type": "string", "pattern": "^([0-9]{1,19}|[A-Za-z0-9]{8})$"}],
             "description": "The insight's numeric id, or its 8-character short_id (as in its URL).",
         }
     ),
@@ -66,17 +91,17 @@ InsightId = Annotated[
 NumericInsightId = Annotated[
     int,
     PlainValidator(_positive_id),
-    WithJsonSchema({"type": "integer", "minimum": 1, "description": "The insight's numeric id."}),
+    WithJsonSchema({**ID_SCHEMA, "description": "The insight's numeric id."}),
 ]
 ViewedId = Annotated[
     int,
     PlainValidator(partial(_positive_id, hint=errors.numeric_insight_ids_only())),
-    WithJsonSchema({"type": "integer", "minimum": 1}),
+    WithJsonSchema(ID_SCHEMA),
 ]
 ElementId = Annotated[
     int,
     PlainValidator(_positive_id),
-    WithJsonSchema({"type": "integer", "minimum": 1, "description": "The element's numeric id."}),
+    WithJsonSchema({**ID_SCHEMA, "description": "The element's numeric id."}),
 ]
 Cursor = Annotated[
     str | None,
@@ -85,7 +110,7 @@ Cursor = Annotated[
 
 
 def _date_text(value: str) -> str:
-    if not re.match(DATE, value):
+    if not DATE.fullmatch(value):
         raise ValueError("must be a date (YYYY-MM-DD, optionally with a time) or relative, like -7d, -24h, -3m")
     return value
 
@@ -236,21 +261,21 @@ def _changes(update: U) -> U:
 class InsightsList(Arguments):
     """Arguments of insights-list."""
 
-    search: str | None = Field(
-        None, max_length=200, description="Text to find in names, descriptions and tags; exact matches first."
+    search: Annotated[str, Field(max_length=200), NO_CONTROLS] | None = Field(
+        None, description="Text to find in names, descriptions and tags; exact matches first."
     )
     short_id: str | None = Field(None, pattern=SHORT_ID.pattern, description="Only the insight with this short_id.")
     insight: InsightType | None = Field(None, description="Only insights of this type.")
     saved: bool | None = Field(None, description="true: only saved insights; false: only unsaved ones.")
     favorited: OnlyTrue | None = Field(None, description="true: only favorited insights.")
     user: OnlyTrue | None = Field(None, description="true: only insights created by the key's owner.")
-    created_by: list[Annotated[int, Field(ge=1)]] | None = Field(
+    created_by: list[IdNumber] | None = Field(
         None, max_length=50, description="Only insights created by these user ids."
     )
-    tags: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+    tags: list[Annotated[str, Field(min_length=1, max_length=100), NO_CONTROLS]] | None = Field(
         None, max_length=20, description="Only insights with any of these tags."
     )
-    dashboards: list[Annotated[int, Field(ge=1)]] | None = Field(
+    dashboards: list[IdNumber] | None = Field(
         None, max_length=50, description="Only insights on all of these dashboard ids."
     )
     date_from: DateText | None = Field(None, description="Modified at or after: YYYY-MM-DD or relative like -7d.")
@@ -301,15 +326,15 @@ class InsightGet(Arguments):
         return self
 
 
-Name = Annotated[str, Field(max_length=400, description="The insight's name.")]
+Name = Annotated[str, Field(max_length=400, description="The insight's name."), NO_CONTROLS]
 # PostHog's Insight.description is a CharField(max_length=400).
-Description = Annotated[str, Field(max_length=400, description="The insight's description.")]
+Description = Annotated[str, Field(max_length=400, description="The insight's description."), LINE_BREAKS_ONLY]
 Tags = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=100)]],
+    list[Annotated[str, Field(min_length=1, max_length=100), NO_CONTROLS]],
     Field(max_length=50, description="Tags, replacing any the insight has."),
 ]
 Dashboards = Annotated[
-    list[Annotated[int, Field(ge=1)]],
+    list[IdNumber],
     Field(max_length=100, description="Dashboard ids the insight is on; the full list, replacing the current one."),
 ]
 
@@ -401,16 +426,26 @@ class ElementRef(Arguments):
 class ElementFields(Arguments):
     """The fields of an autocaptured element."""
 
-    text: str | None = Field(None, max_length=10_000, description="The element's text.")
-    tag_name: str | None = Field(None, max_length=100, description="HTML tag, e.g. button, a, input.")
-    attr_class: list[Annotated[str, Field(max_length=200)]] | None = Field(
+    text: Annotated[str, Field(max_length=10_000), LINE_BREAKS_ONLY] | None = Field(
+        None, description="The element's text."
+    )
+    tag_name: Annotated[str, Field(max_length=100), NO_CONTROLS] | None = Field(
+        None, description="HTML tag, e.g. button, a, input."
+    )
+    attr_class: list[Annotated[str, Field(max_length=200), NO_CONTROLS]] | None = Field(
         None, max_length=100, description="CSS classes."
     )
-    href: str | None = Field(None, max_length=2048, description="Link target, for <a> elements.")
-    attr_id: str | None = Field(None, max_length=200, description="The element's HTML id attribute.")
+    href: Annotated[str, Field(max_length=2048), NO_CONTROLS] | None = Field(
+        None, description="Link target, for <a> elements."
+    )
+    attr_id: Annotated[str, Field(max_length=200), NO_CONTROLS] | None = Field(
+        None, description="The element's HTML id attribute."
+    )
     nth_child: int | None = Field(None, ge=0, description="Position among its parent's children.")
     nth_of_type: int | None = Field(None, ge=0, description="Position among siblings with the same tag.")
-    attributes: dict[str, str] | None = Field(None, description='Other HTML attributes, e.g. {"attr__data-attr": "x"}.')
+    attributes: dict[Annotated[str, NO_CONTROLS], Annotated[str, LINE_BREAKS_ONLY]] | None = Field(
+        None, description='Other HTML attributes, e.g. {"attr__data-attr": "x"}.'
+    )
     order: int | None = Field(None, ge=0, description="Position in its element chain (0 is the clicked element).")
 
 
@@ -455,4 +490,6 @@ class ElementsValues(Arguments):
     """Arguments of elements-values-list."""
 
     key: ElementKey = Field(description="Which element field to list values of.")
-    value: str | None = Field(None, max_length=200, description="Only values containing this (case-sensitive).")
+    value: Annotated[str, Field(max_length=200), NO_CONTROLS] | None = Field(
+        None, description="Only values containing this (case-sensitive)."
+    )

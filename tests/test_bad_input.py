@@ -12,6 +12,7 @@ from tests.conftest import FakePostHog, connect, error_text
 pytestmark = pytest.mark.anyio
 
 TRENDS = {"kind": "TrendsQuery", "series": []}
+MAX_ID = 2**63 - 1  # PostHog's ids are 64-bit signed integers
 
 # A call each tool accepts, to which the cases below add one mistake.
 VALID: dict[str, dict[str, Any]] = {
@@ -46,6 +47,11 @@ for _tool in TOOLS:
             (_tool.name, {**VALID[_tool.name], "id": True}, "id:"),
             (_tool.name, {**VALID[_tool.name], "id": 1.5}, "id:"),
             (_tool.name, {**VALID[_tool.name], "id": "Ab12%2F.."}, "id:"),
+            (_tool.name, {**VALID[_tool.name], "id": "12345\n"}, "id:"),
+            (_tool.name, {**VALID[_tool.name], "id": "Ab12Cd34\n"}, "id:"),
+            (_tool.name, {**VALID[_tool.name], "id": MAX_ID + 1}, "id:"),
+            (_tool.name, {**VALID[_tool.name], "id": str(MAX_ID + 1)}, "id:"),
+            (_tool.name, {**VALID[_tool.name], "id": 10**30}, "id:"),
         ]
 CASES += [
     ("insight-get", {}, "id: required"),
@@ -99,6 +105,31 @@ CASES += [
     ("element-create", {"attributes": {"a": {"nested": 1}}}, "attributes.a:"),
     ("element-update", {"id": 1, "attr_class": "btn"}, "attr_class:"),
     ("elements-list", {"cursor": 12}, "cursor:"),
+    # pydantic-core's regex engine reads `$` as the end of the text, so a trailing newline is refused too.
+    ("insights-list", {"short_id": "Ab12Cd34\n"}, "short_id:"),
+    ("insight-query-cancel", {"client_query_id": "abc\n"}, "client_query_id:"),
+    ("insight-get", {"id": 1, "client_query_id": "abc\n"}, "client_query_id:"),
+    ("insights-list", {"date_from": "2024-01-01\n"}, "date_from: must be a date"),
+    ("insights-list", {"date_to": "-7d\n"}, "date_to: must be a date"),
+    ("insights-list", {"created_by": [MAX_ID + 1]}, "created_by.0:"),
+    ("insights-list", {"dashboards": [10**30]}, "dashboards.0:"),
+    ("insight-create", {"query": TRENDS, "dashboards": [MAX_ID + 1]}, "dashboards.0:"),
+    ("insight-update", {"id": 1, "dashboards": [MAX_ID + 1]}, "dashboards.0:"),
+    ("insights-mark-viewed", {"insight_ids": [1, MAX_ID + 1]}, "insight_ids.1:"),
+    ("insights-list", {"search": "sign\x00up"}, "search: contains the control character U+0000"),
+    ("insights-list", {"search": "sign\nup"}, "search: contains the control character U+000A"),
+    ("insights-list", {"tags": ["growth\x00"]}, "tags.0: contains the control character U+0000"),
+    ("elements-values-list", {"key": "text", "value": "Buy\x00"}, "value: contains the control character U+0000"),
+    ("insight-create", {"query": TRENDS, "name": "Signups\x1b[2J"}, "name: contains the control character U+001B"),
+    ("insight-update", {"id": 1, "description": "two\x00lines"}, "description: contains the control character"),
+    ("insight-update", {"id": 1, "tags": ["a\x07"]}, "tags.0: contains the control character U+0007"),
+    ("element-create", {"text": "Buy\x00"}, "text: contains the control character U+0000"),
+    ("element-create", {"tag_name": "a\x00"}, "tag_name: contains the control character"),
+    ("element-create", {"href": "/x\r\nSet-Cookie: a=b"}, "href: contains the control character U+000D"),
+    ("element-create", {"attr_id": "x\x00"}, "attr_id: contains the control character"),
+    ("element-create", {"attr_class": ["btn\x00"]}, "attr_class.0: contains the control character"),
+    ("element-create", {"attributes": {"attr__x": "y\x00"}}, "attributes.attr__x: contains the control character"),
+    ("element-create", {"attributes": {"attr__x\x00": "y"}}, "contains the control character"),
 ]
 
 
@@ -129,3 +160,46 @@ async def test_arguments_that_are_not_an_object_are_refused(mode: str) -> None:
 
     with pytest.raises(ToolError, match="must be a JSON object"):
         validate(BY_NAME["insights-list"], ["not", "an", "object"])
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments"),
+    [
+        ("insight-get", {"id": MAX_ID}),
+        ("insight-get", {"id": str(MAX_ID)}),
+        ("element-get", {"id": MAX_ID}),
+        ("insights-list", {"created_by": [MAX_ID], "dashboards": [MAX_ID]}),
+        ("insights-mark-viewed", {"insight_ids": [MAX_ID]}),
+    ],
+)
+async def test_the_largest_64_bit_id_is_sent(tool: str, arguments: dict[str, Any]) -> None:
+    fake = FakePostHog()
+    async with connect(fake) as client:
+        await client.call_tool(tool, arguments)
+    sent = fake.tool_requests()[0]
+    assert str(MAX_ID) in sent.path + str(sent.params) + str(sent.body)
+
+
+async def test_multi_line_text_keeps_its_line_breaks_and_tabs() -> None:
+    description = "First line\n\tSecond line\r\nThird"
+    fake = FakePostHog().on("PATCH", "insights/1/", {"id": 1, "description": description})
+    async with connect(fake) as client:
+        await client.call_tool("insight-update", {"id": 1, "description": description})
+        await client.call_tool("element-create", {"text": "Buy\nnow"})
+    assert fake.tool_requests()[0].body == {"description": description}
+    assert fake.tool_requests()[1].body == {"text": "Buy\nnow"}
+
+
+def test_every_id_schema_is_bounded_to_posthogs_64_bit_range() -> None:
+    bounded = 0
+    for tool in TOOLS:
+        for name, field_schema in tool.input_schema["properties"].items():
+            if name not in ("id", "created_by", "dashboards", "insight_ids"):
+                continue
+            for schema in [field_schema, *field_schema.get("anyOf", []), field_schema.get("items", {})]:
+                if schema.get("type") == "integer":
+                    assert (schema["minimum"], schema["maximum"]) == (1, MAX_ID), (tool.name, name)
+                    bounded += 1
+                if schema.get("type") == "string" and "pattern" in schema:
+                    assert "[0-9]{1,19}" in schema["pattern"], (tool.name, name)
+    assert bounded == 12
