@@ -17,6 +17,7 @@ Transport = Literal["stdio", "sse", "http"]
 HOST_SHORTHANDS = {"us": "https://us.posthog.com", "eu": "https://eu.posthog.com"}
 INGESTION_HOSTS = {"us.i.posthog.com": "us", "eu.i.posthog.com": "eu"}
 PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
+SHOWN_NAMES = 5  # unknown names an error echoes
 
 
 class ConfigError(Exception):
@@ -364,11 +365,15 @@ def check_toolset_names(names: tuple[str, ...]) -> frozenset[str]:
 
 
 def _near_misses(unknown: list[str], known: list[str]) -> str:
+    """A few of the unknown names, each cut short (a name can be huge), with the known name each may mean."""
     hints = []
-    for name in unknown:
-        close = difflib.get_close_matches(name, known, n=1)
-        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    return ", ".join(hints)
+    for name in unknown[:SHOWN_NAMES]:
+        # difflib is quadratic in a name's length, and no known name is long.
+        close = difflib.get_close_matches(name, known, n=1) if len(name) <= 100 else []
+        shown = repr(name if len(name) <= 60 else name[:60] + "...")
+        hints.append(shown + (f" (did you mean {close[0]!r}?)" if close else ""))
+    more = f" and {len(unknown) - SHOWN_NAMES} more" if len(unknown) > SHOWN_NAMES else ""
+    return ", ".join(hints) + more
 
 
 def check_api_key(key: str) -> None:

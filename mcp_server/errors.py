@@ -103,8 +103,8 @@ def numeric_insight_ids_only() -> str:
 
 
 def unknown_tool(name: str, known: Sequence[str]) -> str:
-    """The JSON-RPC error text for a tool name that does not exist."""
-    return f"Unknown tool {name!r}. Available tools: {', '.join(known)}."
+    """The JSON-RPC error text for a tool name that does not exist (echoed in part: a name can be huge)."""
+    return f"Unknown tool {_show(name)}. Available tools: {', '.join(known)}."
 
 
 def invalid_list_cursor() -> str:

@@ -144,3 +144,13 @@ def test_every_command_refuses_a_key_with_a_zero_width_space_at_start_up(
     assert "posthog-mcp: The API key contains an invisible character" in captured.err
     assert "Traceback" not in captured.err + captured.out
     assert "configt" not in captured.err + captured.out
+
+
+def test_an_allow_list_of_huge_or_many_unknown_names_is_refused_briefly() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load({}, {"POSTHOG_MCP_TOOLS": "insights-lisst," + "y" * 1_000_000 + "," + ",".join(["z"] * 10_000)})
+    message = str(raised.value)
+    assert "'insights-lisst' (did you mean 'insights-list'?)" in message
+    assert "'yyyy" in message
+    assert "and 9997 more" in message
+    assert len(message) < 2000

@@ -166,3 +166,16 @@ async def test_a_tools_list_cursor_we_never_issued_is_a_json_rpc_error(mode: str
         with pytest.raises(MCPError) as raised:
             await client.list_tools(cursor="bogus")
     assert raised.value.error.code == -32602
+
+
+async def test_an_unknown_tool_name_is_echoed_only_in_part() -> None:
+    from mcp.shared.exceptions import MCPError
+
+    name = "insight-" + "x" * 1_000_000
+    async with connect(FakePostHog()) as client:
+        with pytest.raises(MCPError) as raised:
+            await client.call_tool(name, {})
+    message = raised.value.error.message
+    assert message.startswith("Unknown tool 'insight-xxx")
+    assert "insights-list" in message
+    assert len(message) < 1000
