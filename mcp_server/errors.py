@@ -5,10 +5,13 @@ Each function returns a `ToolError` whose text says what happened and how to fix
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import quote, quote_plus
 
 from pydantic import ValidationError
 
@@ -17,6 +20,8 @@ from mcp_server.posthog import MalformedReply, PostHogError, PostHogUnreachable
 KEYS_PAGE = "PostHog > Settings > Personal API keys"
 MISSING_SCOPE = re.compile(r"required scope '([^']+)'")
 NO_API_KEY_ACCESS = "does not support personal api key access"
+ECHO_RUN = 12  # characters of a secret that make an echo of it rather than a coincidence
+PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 Kind = Literal["invalid", "refused", "not_found", "failed"]
@@ -302,8 +307,37 @@ def internal(tool: str, exc: BaseException) -> ToolError:
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """The text with every secret replaced, so that no key ever reaches a result or a log line."""
+    """The text with every echo of a secret replaced, so that no key ever reaches a result or a log line.
+
+    An echo is any run of at least ECHO_RUN characters of the secret (all of a shorter one), as it is, URL-encoded
+    or JSON-escaped: a server or proxy that echoes a key may encode it, cut it, or both.
+    """
+    fragments = _fragments(tuple(secret for secret in secrets if len(secret) >= 8))
+    if not fragments:
+        return text
+    # Percent-escapes compared in one case; the copy keeps every position of the text.
+    views = {text, PERCENT_ESCAPE.sub(lambda escape: escape.group().upper(), text)}
+    spans = []
+    for view in views:
+        for fragment in fragments:
+            start = view.find(fragment)
+            while start != -1:
+                spans.append((start, start + len(fragment)))
+                start = view.find(fragment, start + 1)
+    pieces: list[str] = []
+    cursor = 0
+    for start, end in sorted(spans):
+        if start > cursor or not pieces:
+            pieces += [text[cursor:start], "[redacted]"]
+        cursor = max(cursor, end)
+    return "".join(pieces) + text[cursor:]
+
+
+@functools.lru_cache(maxsize=256)
+def _fragments(secrets: tuple[str, ...]) -> frozenset[str]:
+    fragments: set[str] = set()
     for secret in secrets:
-        if secret and len(secret) >= 8:
-            text = text.replace(secret, "[redacted]")
-    return text
+        for form in {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), json.dumps(secret)[1:-1]}:
+            run = min(ECHO_RUN, len(form))
+            fragments.update(form[start : start + run] for start in range(len(form) - run + 1))
+    return frozenset(fragments)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
+from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
 
 from mcp_server.cli import RedactingFilter
-from tests.conftest import KEY, FakePostHog, connect
+from mcp_server.errors import redact
+from tests.conftest import KEY, FakePostHog, connect, error_text
 from tests.posthog_json import insight, offset_page
 
 pytestmark = pytest.mark.anyio
@@ -79,3 +82,44 @@ def test_settings_never_show_the_key_in_their_repr() -> None:
     from tests.conftest import settings
 
     assert KEY not in repr(settings())
+
+
+# A key with characters that every encoding changes, so each echo below differs from the key itself.
+SPECIAL_KEY = 'phx_Sp3c+al/Key=With"Quote\\And&Amp0123456789'
+ECHOES = {
+    "url-encoded": quote(SPECIAL_KEY, safe=""),
+    "url-encoded, lower-case hex": quote(SPECIAL_KEY, safe="").replace("%2B", "%2b").replace("%3D", "%3d"),
+    "url-encoded, slash kept": quote(SPECIAL_KEY),
+    "form-encoded": quote_plus(SPECIAL_KEY),
+    "json-escaped": json.dumps(SPECIAL_KEY)[1:-1],
+    "a partial run": SPECIAL_KEY[12:26],
+    "a partial run, url-encoded": quote(SPECIAL_KEY[20:], safe=""),
+}
+
+
+@pytest.mark.parametrize("echo", list(ECHOES))
+async def test_an_encoded_or_partial_echo_of_the_key_never_reaches_the_result_or_the_log(
+    echo: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    fake = FakePostHog().on("GET", "insights/", httpx.Response(400, json={"detail": f"bad key [{ECHOES[echo]}]"}))
+    async with connect(fake, api_key=SPECIAL_KEY) as client:
+        text = error_text(await client.call_tool("insights-list", {}))
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "bad key [[redacted]]" in text
+    assert "insights-list failed: PostHog rejected the request: bad key [[redacted]]" in logged
+    for part in (SPECIAL_KEY[4:16], SPECIAL_KEY[-12:], "Quote", "Amp012"):
+        assert part not in text
+        assert part not in logged
+
+
+@pytest.mark.parametrize("echo", list(ECHOES))
+def test_the_log_filter_redacts_encoded_and_partial_echoes(echo: str) -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "upstream said %s.", (ECHOES[echo],), None)
+    RedactingFilter([SPECIAL_KEY]).filter(record)
+    assert record.getMessage() == "upstream said [redacted]."
+
+
+def test_text_that_merely_shares_a_few_characters_with_the_key_is_kept() -> None:
+    text = "phx_ keys start with phx_; 0123456789 is a common run; With Quote"
+    assert redact(text, [SPECIAL_KEY]) == text
