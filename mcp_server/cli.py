@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class RedactingFilter(logging.Filter):
-    """Keeps secrets out of every log line."""
+    """Keeps secrets out of every log line: the server's own, and the key of the request being served."""
 
     def __init__(self, secrets: Sequence[str]) -> None:
         super().__init__()
@@ -74,12 +74,13 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Render the message and any traceback once, with every secret replaced."""
-        message = errors.redact(record.getMessage(), self.secrets)
+        secrets = [*self.secrets, *errors.REQUEST_SECRETS.get()]
+        message = errors.redact(record.getMessage(), secrets)
         record.msg, record.args = message, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = errors.redact(record.exc_text, self.secrets)
+            record.exc_text = errors.redact(record.exc_text, secrets)
         return True
 
 

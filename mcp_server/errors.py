@@ -9,6 +9,7 @@ import functools
 import json
 import re
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote, quote_plus
@@ -22,6 +23,8 @@ MISSING_SCOPE = re.compile(r"required scope '([^']+)'")
 NO_API_KEY_ACCESS = "does not support personal api key access"
 ECHO_RUN = 12  # characters of a secret that make an echo of it rather than a coincidence
 PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+# The key of the request in progress, when it carries its own: the log filter redacts it too.
+REQUEST_SECRETS: ContextVar[tuple[str, ...]] = ContextVar("request_secrets", default=())
 
 
 Kind = Literal["invalid", "refused", "not_found", "failed"]

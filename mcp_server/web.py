@@ -222,6 +222,7 @@ def per_request_resolver(app: App) -> AccountResolver:
         key = posthog_key(request.headers, app.settings) if isinstance(request, Request) else None
         if key is None or app.accounts is None:
             raise errors.no_request_key()
+        errors.REQUEST_SECRETS.set((key,))
         return app.accounts.get(key)
 
     return resolve

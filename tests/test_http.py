@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from typing import Any
@@ -379,3 +380,27 @@ async def test_a_rejected_per_request_key_without_a_project_is_told_about_the_ke
         text = error_text(await client.call_tool("insights-list", {}))
     assert "X-PostHog-Api-Key" in text
     assert "POSTHOG_PERSONAL_API_KEY" not in text
+
+
+async def test_a_per_request_key_never_reaches_the_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcp_server import backend
+    from mcp_server.cli import RedactingFilter
+
+    def leaky_read_page(*_: object) -> None:
+        raise RuntimeError(f"bug while holding {KEY_A}")
+
+    monkeypatch.setattr(backend.pages, "read_page", leaky_read_page)
+    output = io.StringIO()
+    handler = logging.StreamHandler(output)
+    handler.addFilter(RedactingFilter([]))  # what serve_http installs when the server itself holds no key
+    logging.getLogger().addHandler(handler)
+    try:
+        async with (
+            running(per_key_posthog(), api_key=None, per_request_keys=True) as url,
+            Client(http_client(url, {"X-PostHog-Api-Key": KEY_A}), mode="legacy") as client,
+        ):
+            await client.call_tool("insights-list", {})
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert "RuntimeError: bug while holding [redacted]" in output.getvalue()
+    assert KEY_A[4:16] not in output.getvalue()
