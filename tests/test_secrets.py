@@ -101,7 +101,7 @@ ECHOES = {
 async def test_an_encoded_or_partial_echo_of_the_key_never_reaches_the_result_or_the_log(
     echo: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="mcp_server")
     fake = FakePostHog().on("GET", "insights/", httpx.Response(400, json={"detail": f"bad key [{ECHOES[echo]}]"}))
     async with connect(fake, api_key=SPECIAL_KEY) as client:
         text = error_text(await client.call_tool("insights-list", {}))
