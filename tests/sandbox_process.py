@@ -41,6 +41,12 @@ class Sandbox:
         body = response.json()
         return list(body["requests"] if isinstance(body, dict) else body)
 
+    def elements(self, text: str) -> list[dict[str, Any]]:
+        """Element rows with this text, ids and project included (PostHog's API never gives an element's id)."""
+        response = httpx.get(f"{self.url}/_sandbox/elements", params={"text": text}, timeout=10)
+        response.raise_for_status()
+        return list(response.json())
+
     def forget_requests(self) -> None:
         httpx.delete(f"{self.url}/_sandbox/requests", timeout=10).raise_for_status()
 

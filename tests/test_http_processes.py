@@ -68,8 +68,9 @@ async def test_stateless_replicas_serve_one_client_alternating_between_them(sand
             for number in range(6):
                 page = payload(await client.call_tool("insights-list", {"limit": 2 + number}))
                 assert len(page["results"]) == 2 + number
-            created = payload(await client.call_tool("element-create", {"tag_name": "a", "text": f"replica {mode}"}))
-            assert payload(await client.call_tool("element-get", {"id": created["id"]}))["text"] == f"replica {mode}"
+            trends = {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}]}
+            created = payload(await client.call_tool("insight-create", {"name": f"replica {mode}", "query": trends}))
+            assert payload(await client.call_tool("insight-get", {"id": created["id"]}))["name"] == f"replica {mode}"
     assert set(balancer.sent) == set(ports)
     assert min(balancer.sent.values()) >= 4
 

@@ -27,7 +27,7 @@ def banner(url: str, out: TextIO) -> None:
         f"Demo project id: {DEMO_PROJECT_ID} (API under {url}/api/projects/{DEMO_PROJECT_ID}/)",
         "Demo personal API keys (send as 'Authorization: Bearer <key>'):",
         *(f"  {name:<{width}}  {key.key}\n  {'':<{width}}  {key.description}" for name, key in DEMO_KEYS.items()),
-        "Control endpoints (no key): /_sandbox/health, /_sandbox/faults, /_sandbox/requests",
+        "Control endpoints (no key): /_sandbox/health, /_sandbox/faults, /_sandbox/requests, /_sandbox/elements",
     ]
     print("\n".join(lines), file=out, flush=True)
 

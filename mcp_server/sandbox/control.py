@@ -1,4 +1,5 @@
-"""The sandbox's own endpoints under /_sandbox/: health, fault injection and the request log. No key needed."""
+"""The sandbox's own endpoints under /_sandbox/: health, fault injection, the request log and element rows
+with their ids (PostHog's API never gives an element's id out). No key needed."""
 
 from __future__ import annotations
 
@@ -44,8 +45,14 @@ def routes(sandbox: Sandbox) -> list[Route]:
             return Response(status_code=204)
         return JSONResponse(sandbox.requests.entries())
 
+    async def elements(request: Request) -> Response:
+        text = request.query_params.get("text")
+        rows = sandbox.store.all_elements()
+        return JSONResponse([row for row in rows if text is None or row["text"] == text])
+
     return [
         Route("/_sandbox/health", health, methods=["GET"]),
+        Route("/_sandbox/elements", elements, methods=["GET"]),
         Route("/_sandbox/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route("/_sandbox/requests", requests, methods=["GET", "DELETE"]),
     ]

@@ -28,10 +28,8 @@ STATS_HEADERS = {"Cache-Control": "public, max-age=30", "Vary": "Accept, Accept-
 
 
 def serialize(element: dict[str, Any]) -> dict[str, Any]:
-    """ElementSerializer's fields, plus `id`: PostHog's serializer has none, but without it an agent could
-    never address an element it found in the list."""
+    """ElementSerializer (posthog/api/element.py): no `id`, in list, retrieve and create answers alike."""
     return {
-        "id": element["id"],
         "text": element["text"],
         "tag_name": element["tag_name"],
         "attr_class": element["attr_class"],
@@ -84,10 +82,10 @@ def retrieve_element(call: Call) -> Response:
 
 
 def create_element(call: Call) -> Response:
-    """`POST elements/`: 201 with the new element."""
+    """`POST elements/`: 201, but the row gets no group, so the project's list and detail routes never see it."""
     clean = _clean(fields.body_object(call.body))
-    element_id = call.store.add_element(call.project_id, clean)
-    element = call.store.element(call.project_id, element_id)
+    element_id = call.store.add_element(None, clean)
+    element = call.store.element(None, element_id)
     assert element is not None
     return reply(serialize(element), 201)
 

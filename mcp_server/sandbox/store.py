@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS activity (
     is_system INTEGER NOT NULL DEFAULT 0, was_impersonated INTEGER NOT NULL DEFAULT 0, client TEXT
 );
 CREATE TABLE IF NOT EXISTS elements (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, team_id INTEGER NOT NULL, text TEXT, tag_name TEXT, attr_class TEXT,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, team_id INTEGER, text TEXT, tag_name TEXT, attr_class TEXT,
     href TEXT, attr_id TEXT, nth_child INTEGER, nth_of_type INTEGER, attributes TEXT NOT NULL DEFAULT '{}',
     "order" INTEGER
 );
@@ -380,7 +380,7 @@ class Store:
             entries.append(entry)
         return entries, int(total_row["n"]) if total_row else 0
 
-    def add_element(self, team_id: int, element: dict[str, Any]) -> int:
+    def add_element(self, team_id: int | None, element: dict[str, Any]) -> int:
         """Insert an element row; returns its id."""
         values = [
             element.get("text"),
@@ -413,9 +413,9 @@ class Store:
         """Remove an element."""
         self._run("DELETE FROM elements WHERE id = ?", (element_id,))
 
-    def element(self, team_id: int, element_id: int) -> dict[str, Any] | None:
-        """An element of a project by id."""
-        row = self._one("SELECT * FROM elements WHERE team_id = ? AND id = ?", (team_id, element_id))
+    def element(self, team_id: int | None, element_id: int) -> dict[str, Any] | None:
+        """An element of a project by id (team None: an ungrouped row, as the API creates them)."""
+        row = self._one("SELECT * FROM elements WHERE team_id IS ? AND id = ?", (team_id, element_id))
         return None if row is None else _element(row)
 
     def elements(self, team_id: int, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
@@ -425,6 +425,10 @@ class Store:
             "SELECT * FROM elements WHERE team_id = ? ORDER BY id LIMIT ? OFFSET ?", (team_id, limit, offset)
         )
         return [_element(row) for row in rows], int(total["n"]) if total else 0
+
+    def all_elements(self) -> list[dict[str, Any]]:
+        """Every element row with its id and project (None: ungrouped), for the control API."""
+        return [_element(row) for row in self._all("SELECT * FROM elements ORDER BY id")]
 
     def add_chain(self, chain_id: int, team_id: int, chain_hash: str, elements: list[dict[str, Any]]) -> None:
         """Insert an element chain (clicked element first)."""

@@ -11,8 +11,8 @@ from tests.sandbox.conftest import BASE, PROJECT, Api
 
 pytestmark = pytest.mark.anyio
 
+# ElementSerializer in posthog/api/element.py: no `id`.
 ELEMENT_FIELDS = [
-    "id",
     "text",
     "tag_name",
     "attr_class",
@@ -41,27 +41,43 @@ async def test_elements_list_is_a_limit_offset_envelope_with_count(api: Api) -> 
     assert list(body["results"][0]) == ELEMENT_FIELDS
 
 
-async def test_an_element_is_created_read_updated_and_deleted(api: Api) -> None:
+async def element_rows(api: Api, text: str) -> list[dict[str, Any]]:
+    """Element rows with their ids, from the sandbox's control API (PostHog's API never gives an id out)."""
+    rows: list[dict[str, Any]] = (await api(None).get("/_sandbox/elements", params={"text": text})).json()
+    return rows
+
+
+async def test_a_created_element_answers_201_without_an_id_and_is_stored_ungrouped(api: Api) -> None:
+    """posthog/api/element.py: the queryset is scoped through `group__team_id`; an API-created row has no group."""
     created = await api().post(
         PROJECT + "elements/", json={"tag_name": "button", "text": "Try it", "attr_class": ["cta"], "nth_child": "2"}
     )
-    element_id = created.json()["id"]
-    read = await api().get(f"{PROJECT}elements/{element_id}/")
-    updated = await api().patch(f"{PROJECT}elements/{element_id}/", json={"text": "Try it free"})
-    deleted = await api().delete(f"{PROJECT}elements/{element_id}/")
-    after = await api().get(f"{PROJECT}elements/{element_id}/")
     assert created.status_code == 201
     assert created.json() == {
         **dict.fromkeys(ELEMENT_FIELDS),
-        "id": element_id,
         "tag_name": "button",
         "text": "Try it",
         "attr_class": ["cta"],
         "nth_child": 2,
         "attributes": {},
     }
-    assert read.json() == created.json()
-    assert (updated.status_code, updated.json()["text"], updated.json()["tag_name"]) == (200, "Try it free", "button")
+    [row] = await element_rows(api, "Try it")
+    assert row["team_id"] is None
+    listed = (await api().get(PROJECT + "elements/?limit=1000")).json()["results"]
+    assert "Try it" not in [element["text"] for element in listed]
+    for method in ("GET", "PATCH", "DELETE"):
+        answer = await api().request(method, f"{PROJECT}elements/{row['id']}/", json={"text": "x"})
+        assert answer.status_code == 404
+
+
+async def test_a_legacy_element_is_read_updated_and_deleted_by_its_id(api: Api) -> None:
+    [row] = await element_rows(api, "Choose Business")
+    read = await api().get(f"{PROJECT}elements/{row['id']}/")
+    updated = await api().patch(f"{PROJECT}elements/{row['id']}/", json={"text": "Choose Team"})
+    deleted = await api().delete(f"{PROJECT}elements/{row['id']}/")
+    after = await api().get(f"{PROJECT}elements/{row['id']}/")
+    assert (read.status_code, list(read.json()), read.json()["text"]) == (200, ELEMENT_FIELDS, "Choose Business")
+    assert (updated.status_code, updated.json()["text"], updated.json()["tag_name"]) == (200, "Choose Team", "button")
     assert (deleted.status_code, deleted.content) == (204, b"")
     assert after.status_code == 404
 
