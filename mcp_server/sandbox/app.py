@@ -12,7 +12,7 @@ from mcp_server.sandbox.faults import ConnectionDropped
 from mcp_server.sandbox.seed import populate
 from mcp_server.sandbox.state import Sandbox
 from mcp_server.sandbox.store import Store
-from mcp_server.sandbox.throttle import RateLimiter
+from mcp_server.sandbox.throttle import HOUR, MINUTE, RateLimiter
 
 
 def create_app(
@@ -20,21 +20,25 @@ def create_app(
     *,
     seed: bool = True,
     rate_limit: int | None = None,
+    rate_limit_hour: int | None = None,
     mcp_read_only_org: bool = False,
 ) -> Starlette:
     """A local PostHog for the insight and element endpoints, with its state at `app.state.sandbox`.
 
     `db` is a SQLite file (None: in memory); a file that already holds a sandbox is reused as it is, a new
-    one gets the demo data (projects, users and dashboards only when `seed` is False). `rate_limit` is
-    requests per minute per key before 429 (None: no limit). `mcp_read_only_org` makes writes from MCP
-    clients (by User-Agent) answer 403, as an organization with read-only MCP access does.
+    one gets the demo data (projects, users and dashboards only when `seed` is False). `rate_limit` and
+    `rate_limit_hour` are the burst (per minute) and sustained (per hour) requests per key before 429 (None:
+    none). `mcp_read_only_org` makes writes from MCP clients (by User-Agent) answer 403, as an organization
+    with read-only MCP access does.
     """
     store = Store(db or ":memory:")
     if store.meta("populated") is None:
         populate(store, demo=seed)
+    rates = [(rate_limit, MINUTE)] if rate_limit else []
+    rates += [(rate_limit_hour, HOUR)] if rate_limit_hour else []
     sandbox = Sandbox(
         store,
-        limiter=RateLimiter(rate_limit) if rate_limit else None,
+        limiter=RateLimiter(rates) if rates else None,
         mcp_read_only_org=mcp_read_only_org,
     )
     app = Starlette(routes=[*control.routes(sandbox), Route("/{path:path}", PostHogApi(sandbox))])

@@ -37,11 +37,12 @@ def serve(
     port: int = DEFAULT_PORT,
     db: str | None = None,
     rate_limit: int | None = None,
+    rate_limit_hour: int | None = None,
     *,
     mcp_read_only_org: bool = False,
 ) -> None:
     """Serve a sandbox until interrupted; port 0 picks a free port, and the banner shows the real one."""
-    app = create_app(db, rate_limit=rate_limit, mcp_read_only_org=mcp_read_only_org)
+    app = create_app(db, rate_limit=rate_limit, rate_limit_hour=rate_limit_hour, mcp_read_only_org=mcp_read_only_org)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -67,11 +68,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free)")
     parser.add_argument("--db", default=None, help="SQLite file that keeps state across runs (default: in memory)")
-    parser.add_argument("--rate-limit", type=int, default=None, help="requests per minute per key before 429")
+    parser.add_argument("--rate-limit", type=int, default=None, help="burst: requests per minute per key before 429")
+    parser.add_argument("--rate-limit-hour", type=int, default=None, help="sustained: requests per hour per key")
     parser.add_argument("--mcp-read-only-org", action="store_true", help="refuse writes from MCP clients with 403")
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        serve(args.host, args.port, args.db, args.rate_limit, mcp_read_only_org=args.mcp_read_only_org)
+        serve(
+            args.host,
+            args.port,
+            args.db,
+            args.rate_limit,
+            args.rate_limit_hour,
+            mcp_read_only_org=args.mcp_read_only_org,
+        )
 
 
 if __name__ == "__main__":

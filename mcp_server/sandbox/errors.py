@@ -82,15 +82,17 @@ def method_not_allowed(method: str) -> ApiError:
     return ApiError(405, "invalid_request", "method_not_allowed", f'Method "{method}" not allowed.')
 
 
-def throttled(wait: int) -> ApiError:
-    """429 with DRF's wording and a Retry-After header in whole seconds (left out when there is no wait)."""
+def throttled(wait: int | None) -> ApiError:
+    """429 as DRF's Throttled: with a wait, its wording and Retry-After in whole seconds; without, neither."""
+    if wait is None:
+        return ApiError(429, "throttled_error", "throttled", "Request was throttled.")
     unit = "second" if wait == 1 else "seconds"
     return ApiError(
         429,
         "throttled_error",
         "throttled",
         f"Request was throttled. Expected available in {wait} {unit}.",
-        headers={"Retry-After": str(wait)} if wait else {},
+        headers={"Retry-After": str(wait)},
     )
 
 

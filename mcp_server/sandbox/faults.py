@@ -1,8 +1,9 @@
 """Fault injection: make the next N matching requests fail the way networks and PostHog fail.
 
 Kinds:
-* `status`: answer `status` with a PostHog-style JSON body, an HTML error page (`html=True`), or `body`.
-* `rate_limit`: answer 429 with `Retry-After: retry_after` and PostHog's throttled body.
+* `status`: answer `status` with PostHog's JSON body for it (504 and 512 are PostHog's query timeout and
+  too-expensive query, posthog/errors.py), an HTML error page (`html=True`), or `body`.
+* `rate_limit`: answer 429 with PostHog's throttled body and `Retry-After: retry_after` (None: no header).
 * `delay`: wait `seconds`, then answer normally.
 * `drop`: send the start of a response, then abort the connection. Over real HTTP the client sees the
   connection close mid-body (httpx: `RemoteProtocolError`); through `embedded_transport()` the same
@@ -29,6 +30,12 @@ TRUNCATED_JSON = '{"count": 12, "next": null, "previous": null, "results": [{"id
 HTML_PAGE = "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n<center><h1>{status} {reason}</h1>"
 HTML_PAGE += "</center>\r\n</body>\r\n</html>\r\n"
 REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+# posthog/errors.py: ClickHouseQueryTimeOut and ClickHouseEstimatedQueryExecutionTimeTooLong.
+QUERY_ERRORS = {
+    504: "Query has hit the max execution time before completing. See our docs for how to improve your query "
+    "performance. You may need to materialize.",
+    512: "Estimated query execution time is too long. Try reducing its scope by changing the time range.",
+}
 
 
 class ConnectionDropped(Exception):
@@ -48,7 +55,7 @@ class Fault:
     body: str | None = None
     content_type: str | None = None
     html: bool = False
-    retry_after: int = 1
+    retry_after: int | None = 1
     seconds: float = 0.0
     processed: bool = False
     id: int = 0
@@ -78,7 +85,8 @@ class Fault:
         if self.html:
             page = HTML_PAGE.format(status=self.status, reason=REASONS.get(self.status, "Error"))
             return Response(page, self.status, media_type="text/html")
-        body = {"type": "server_error", "code": "error", "detail": "A server error occurred.", "attr": None}
+        detail = QUERY_ERRORS.get(self.status, "A server error occurred.")
+        body = {"type": "server_error", "code": "error", "detail": detail, "attr": None}
         if self.status < 500:
             body = {"type": "invalid_request", "code": "error", "detail": "Injected fault.", "attr": None}
         return Response(json.dumps(body), self.status, media_type="application/json")
@@ -140,7 +148,10 @@ def _check(fault: Fault) -> None:
             "count must be a positive integer",
         ),
         (isinstance(fault.status, int) and 100 <= fault.status <= 599, "status must be an HTTP status code"),
-        (isinstance(fault.retry_after, int) and fault.retry_after >= 0, "retry_after must be whole seconds"),
+        (
+            fault.retry_after is None or (isinstance(fault.retry_after, int) and fault.retry_after >= 0),
+            "retry_after must be whole seconds",
+        ),
         (isinstance(fault.seconds, int | float) and fault.seconds >= 0, "seconds must be a non-negative number"),
         (fault.body is None or isinstance(fault.body, str), "body must be a string"),
     ]

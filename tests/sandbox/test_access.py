@@ -234,6 +234,24 @@ async def test_the_rate_limit_answers_429_with_retry_after_in_whole_seconds() ->
     }
 
 
+async def test_burst_and_sustained_rates_both_throttle_per_key() -> None:
+    """posthog/rate_limit.py: ClickHouseBurstRateThrottle per minute, ClickHouseSustainedRateThrottle per hour."""
+    import httpx
+
+    app: Starlette = create_app(rate_limit=2, rate_limit_hour=4)
+    now = [1000.0]
+    app.state.sandbox.limiter.clock = lambda: now[0]
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url="http://s", headers={"Authorization": f"Bearer {LEGACY_KEY}"}
+    )
+    first_minute = [(await client.get(PROJECT + "elements/?limit=1")).status_code for _ in range(3)]
+    now[0] += 61  # the request the burst rate refused still counted against the hour, as DRF's throttles do
+    second_minute = [(await client.get(PROJECT + "elements/?limit=1")) for _ in range(2)]
+    assert first_minute == [200, 200, 429]
+    assert [r.status_code for r in second_minute] == [200, 429]
+    assert int(second_minute[1].headers["retry-after"]) > 60
+
+
 async def test_refused_requests_do_not_count_against_the_rate_limit() -> None:
     import httpx
 

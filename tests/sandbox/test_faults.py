@@ -58,6 +58,29 @@ async def test_a_rate_limit_fault_answers_429_with_retry_after(api: Api, sandbox
     assert response.json()["detail"] == "Request was throttled. Expected available in 7 seconds."
 
 
+async def test_a_rate_limit_fault_may_come_without_retry_after(api: Api, sandbox: Sandbox) -> None:
+    """DRF's Throttled with no wait (rest_framework/exceptions.py, as PostHog's throttles raise it)."""
+    sandbox.faults.add("rate_limit", path=INSIGHTS, retry_after=None)
+    response = await api().get(INSIGHTS)
+    assert (response.status_code, "retry-after" in response.headers) == (429, False)
+    assert response.json()["detail"] == "Request was throttled."
+
+
+@pytest.mark.parametrize(
+    ("status", "detail"),
+    [
+        (504, "Query has hit the max execution time before completing."),
+        (512, "Estimated query execution time is too long. Try reducing its scope by changing the time range."),
+    ],
+)
+async def test_query_errors_carry_posthogs_detail(api: Api, sandbox: Sandbox, status: int, detail: str) -> None:
+    """posthog/errors.py: ClickHouseQueryTimeOut (504), ClickHouseEstimatedQueryExecutionTimeTooLong (512)."""
+    sandbox.faults.add("status", path=INSIGHTS, status=status)
+    response = await api().get(INSIGHTS + "101/")
+    assert response.status_code == status
+    assert response.json()["detail"].startswith(detail)
+
+
 async def test_a_delay_fault_answers_normally_after_waiting(api: Api, sandbox: Sandbox) -> None:
     sandbox.faults.add("delay", path=INSIGHTS, seconds=0.3)
     started = time.monotonic()
