@@ -109,6 +109,20 @@ async def test_an_insight_life_cycle(sandbox: Sandbox) -> None:
     assert creates[-1]["body"]["saved"] is True
 
 
+async def test_a_computation_started_by_insight_get_is_cancelled_by_posthogs_id(sandbox: Sandbox) -> None:
+    async with server(sandbox) as client:
+        started = payload(await client.call_tool("insight-get", {"id": 101, "refresh": "force_async"}))
+        cancelled = payload(
+            await client.call_tool("insight-query-cancel", {"client_query_id": started["client_query_id"]})
+        )
+    sent = posthog_saw(sandbox, "GET", "/insights/101/")[-1]["query"]["client_query_id"]
+    assert started["client_query_id"] == started["query_status"]["id"] != sent
+    assert cancelled == {"ok": True, "client_query_id": started["query_status"]["id"]}
+    assert posthog_saw(sandbox, "POST", "/insights/cancel/")[-1]["body"] == {
+        "client_query_id": started["client_query_id"]
+    }
+
+
 async def test_an_element_life_cycle(sandbox: Sandbox) -> None:
     async with server(sandbox) as client:
         created = payload(

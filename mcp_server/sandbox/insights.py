@@ -304,7 +304,7 @@ def list_insights(call: Call) -> Response:
         if basic:
             serialized.append(serialize_basic(call, item, item["last_viewed_at"], match))
         else:
-            result = outcome(call, item, mode, requested, None)
+            result = outcome(call, item, mode, requested)
             serialized.append(serialize_full(call, item, result, item["last_viewed_at"], match))
     envelope["results"] = serialized
     return reply(envelope)
@@ -317,7 +317,7 @@ def retrieve_insight(call: Call) -> Response:
     if str_to_bool(call.query.get("basic")):
         return reply(serialize_basic(call, insight, None))
     mode, requested = requested_mode(call.query)
-    result = outcome(call, insight, mode, requested, call.query.get("client_query_id"))
+    result = outcome(call, insight, mode, requested)
     return reply(serialize_full(call, insight, result, None))
 
 
@@ -412,7 +412,7 @@ def create_insight(call: Call) -> Response:
         client=call.client,
     )
     mode, requested = requested_mode(call.query)
-    return reply(serialize_full(call, insight, outcome(call, insight, mode, requested, None), None), 201)
+    return reply(serialize_full(call, insight, outcome(call, insight, mode, requested), None), 201)
 
 
 def update_insight(call: Call) -> Response:
@@ -462,7 +462,7 @@ def update_insight(call: Call) -> Response:
     if after["deleted"]:
         return reply(serialize_full(call, after, Outcome(), None))
     mode, requested = requested_mode(call.query)
-    return reply(serialize_full(call, after, outcome(call, after, mode, requested, None), None))
+    return reply(serialize_full(call, after, outcome(call, after, mode, requested), None))
 
 
 def destroy_insight(call: Call) -> Response:

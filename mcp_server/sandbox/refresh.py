@@ -115,8 +115,8 @@ def _status(call: Call, insight: dict[str, Any], computation: dict[str, Any]) ->
     }
 
 
-def _start(call: Call, insight: dict[str, Any], client_query_id: str | None) -> dict[str, Any]:
-    identifier = client_query_id or str(uuid.uuid4())
+def _start(call: Call, insight: dict[str, Any]) -> dict[str, Any]:
+    identifier = str(uuid.uuid4())
     finishes = call.now + timedelta(seconds=call.sandbox.async_seconds)
     call.store.start_computation(
         identifier, insight["team_id"], insight["id"], query_hash(insight["query"]), iso(call.now), iso(finishes)
@@ -126,8 +126,12 @@ def _start(call: Call, insight: dict[str, Any], client_query_id: str | None) -> 
     return _status(call, insight, computation)
 
 
-def outcome(call: Call, insight: dict[str, Any], mode: str, requested: bool, client_query_id: str | None) -> Outcome:
-    """Serve, compute or start computing an insight's result according to `mode`."""
+def outcome(call: Call, insight: dict[str, Any], mode: str, requested: bool) -> Outcome:
+    """Serve, compute or start computing an insight's result according to `mode`.
+
+    A computation is known by the id PostHog gives it (`query_status.id`); the caller's `client_query_id`
+    only labels a failed computation's status in PostHog (posthog/api/insight.py), so it plays no part here.
+    """
     query = insight["query"]
     if not query:
         return Outcome()
@@ -154,10 +158,10 @@ def outcome(call: Call, insight: dict[str, Any], mode: str, requested: bool, cli
     if mode == "async_except_on_cache_miss" and cached is None:
         return computed()
     if mode == "force_async":
-        return Outcome(query_status=_start(call, insight, client_query_id), timezone=timezone, cache_key=key)
+        return Outcome(query_status=_start(call, insight), timezone=timezone, cache_key=key)
     if mode in ("async", "async_except_on_cache_miss") and not fresh:
-        return from_cache(_start(call, insight, client_query_id))
+        return from_cache(_start(call, insight))
     if mode == "lazy_async" and not fresh_enough:
-        return from_cache(_start(call, insight, client_query_id))
+        return from_cache(_start(call, insight))
     running = call.store.running_computation(insight["id"])
     return from_cache(_status(call, insight, running) if running and cached is None else None)

@@ -308,31 +308,44 @@ async def test_unknown_refresh_values_only_read_the_cache(api: Api) -> None:
 
 
 async def test_async_refresh_answers_a_running_query_status_then_the_result(api: Api, sandbox: Sandbox) -> None:
-    started = (await api().get(f"{PROJECT}insights/{UNCOMPUTED_ID}/?refresh=async&client_query_id=q-1")).json()
+    started = (await api().get(f"{PROJECT}insights/{UNCOMPUTED_ID}/?refresh=async")).json()
     status = started["query_status"]
-    assert (status["id"], status["query_async"], status["complete"]) == ("q-1", True, False)
+    assert (len(status["id"]), status["query_async"], status["complete"]) == (36, True, False)
     assert started["result"] is None
     meanwhile = (await api().get(f"{PROJECT}insights/{UNCOMPUTED_ID}/")).json()
-    assert meanwhile["result"] is None and meanwhile["query_status"]["id"] == "q-1"
+    assert meanwhile["result"] is None and meanwhile["query_status"]["id"] == status["id"]
     later = sandbox.now() + timedelta(seconds=sandbox.async_seconds + 1)
     sandbox.clock = lambda: later
     done = (await api().get(f"{PROJECT}insights/{UNCOMPUTED_ID}/")).json()
     assert done["result"] and done["query_status"] is None and done["is_cached"] is True
 
 
-async def test_an_async_refresh_without_client_query_id_gets_a_generated_one(api: Api) -> None:
-    body = (await api().get(f"{PROJECT}insights/{UNCOMPUTED_ID}/?refresh=force_async")).json()
-    assert len(body["query_status"]["id"]) == 36
+async def test_a_running_computation_is_known_by_posthogs_id_not_the_client_query_id(api: Api) -> None:
+    """posthog/api/insight.py: client_query_id on retrieve only labels an error's query_status."""
+    body = (await api().get(f"{PROJECT}insights/{UNCOMPUTED_ID}/?refresh=force_async&client_query_id=mine")).json()
+    assert body["query_status"]["id"] != "mine" and len(body["query_status"]["id"]) == 36
 
 
 async def test_a_cancelled_computation_never_delivers_its_result(api: Api, sandbox: Sandbox) -> None:
-    await api().get(f"{PROJECT}insights/{UNCOMPUTED_ID}/?refresh=async&client_query_id=q-2")
-    cancelled = await api().post(PROJECT + "insights/cancel/", json={"client_query_id": "q-2"})
+    started = (await api().get(f"{PROJECT}insights/{UNCOMPUTED_ID}/?refresh=async")).json()
+    query_id = started["query_status"]["id"]
+    cancelled = await api().post(PROJECT + "insights/cancel/", json={"client_query_id": query_id})
     later = sandbox.now() + timedelta(seconds=60)
     sandbox.clock = lambda: later
     body = (await api().get(f"{PROJECT}insights/{UNCOMPUTED_ID}/")).json()
     assert (cancelled.status_code, cancelled.content) == (201, b"")
     assert body["result"] is None and body["query_status"] is None
+
+
+@pytest.mark.parametrize(
+    "refresh",
+    ["async", "async_except_on_cache_miss", "blocking", "force_async", "force_blocking", "force_cache", "lazy_async"],
+)
+async def test_every_refresh_type_posthog_lists_is_served(api: Api, refresh: str) -> None:
+    """RefreshType in posthog/schema.py: each mode answers the insight, computing, starting or reading the cache."""
+    body = (await api().get(f"{PROJECT}insights/{UNCOMPUTED_ID}/?refresh={refresh}")).json()
+    assert body["id"] == UNCOMPUTED_ID
+    assert (body["result"] is not None) or (body["query_status"] is not None) or refresh == "force_cache"
 
 
 async def test_create_answers_201_with_the_insight_unsaved_unless_asked(api: Api) -> None:
@@ -418,6 +431,7 @@ async def test_delete_still_needs_insight_write(api: Api) -> None:
     ("body", "attr", "detail", "code"),
     [
         ({"name": "x" * 401}, "name", "Ensure this field has no more than 400 characters.", "max_length"),
+        ({"description": "x" * 401}, "description", "Ensure this field has no more than 400 characters.", "max_length"),
         ({"tags": "growth"}, "tags", 'Expected a list of items but got type "str".', "not_a_list"),
         ({"favorited": "maybe"}, "favorited", "Must be a valid boolean.", "invalid_input"),
         ({"dashboards": [999]}, "dashboards", 'Invalid pk "999" - object does not exist.', "does_not_exist"),
@@ -428,6 +442,7 @@ async def test_delete_still_needs_insight_write(api: Api) -> None:
 async def test_invalid_fields_are_400_naming_the_field(
     api: Api, body: dict[str, Any], attr: str | None, detail: str, code: str
 ) -> None:
+    """Limits from the Insight model (products/product_analytics/backend/models/insight.py): max_length 400."""
     response = await api().patch(PROJECT + "insights/101/", json=body)
     assert response.status_code == 400
     assert response.json() == {"type": "validation_error", "code": code, "detail": detail, "attr": attr}
@@ -487,6 +502,7 @@ async def test_mcp_clients_get_bare_hogql_wrapped_in_data_visualization_node(api
     ("query", "fragment"),
     [
         ({"kind": "ErrorTrackingQuery"}, "source: Input tag 'ErrorTrackingQuery' found using 'kind'"),
+        ({"kind": "DataTableNode", "source": {"kind": "EventsQuery", "select": ["*"]}}, "source: Input tag"),
         ({"kind": "InsightVizNode", "source": {"kind": "TrendsQuery"}}, "source.TrendsQuery.series: Field required"),
         ({"kind": "RetentionQuery"}, "source.RetentionQuery.retentionFilter: Field required"),
     ],
@@ -494,6 +510,7 @@ async def test_mcp_clients_get_bare_hogql_wrapped_in_data_visualization_node(api
 async def test_mcp_clients_cannot_save_a_query_that_does_not_validate(
     api: Api, query: dict[str, Any], fragment: str
 ) -> None:
+    """MCPInsightSerializer.validate_query in posthog/api/insight.py, chosen by `X-PostHog-Client: mcp`."""
     response = await api(**{"X-PostHog-Client": "mcp"}).post(PROJECT + "insights/", json={"query": query})
     body = response.json()
     assert response.status_code == 400
@@ -503,7 +520,10 @@ async def test_mcp_clients_cannot_save_a_query_that_does_not_validate(
 
 
 async def test_without_the_mcp_header_a_query_is_stored_as_given(api: Api) -> None:
-    response = await api().post(PROJECT + "insights/", json={"name": "Raw", "query": {"kind": "ErrorTrackingQuery"}})
+    """posthog/api/insight.py reads X-PostHog-Client, not the User-Agent, to pick the MCP serializer."""
+    response = await api(**{"User-Agent": "posthog/mcp-server"}).post(
+        PROJECT + "insights/", json={"name": "Raw", "query": {"kind": "ErrorTrackingQuery"}}
+    )
     assert (response.status_code, response.json()["query"]) == (201, {"kind": "ErrorTrackingQuery"})
 
 
