@@ -47,7 +47,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
 
     async def elements(request: Request) -> Response:
         text = request.query_params.get("text")
-        rows = sandbox.store.all_elements()
+        rows, _ = sandbox.store.elements()
         return JSONResponse([row for row in rows if text is None or row["text"] == text])
 
     return [

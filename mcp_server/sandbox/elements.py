@@ -14,6 +14,8 @@ from mcp_server.sandbox import fields
 from mcp_server.sandbox.dates import parse_date, start_of_day
 from mcp_server.sandbox.errors import invalid, not_found
 from mcp_server.sandbox.pages import absolute_url_with, limit_offset, offset_envelope
+from mcp_server.sandbox.results import WEEKDAY_SHAPE
+from mcp_server.sandbox.seed import CHAINS
 from mcp_server.sandbox.state import Call, empty, reply
 
 EVENTS = ("$autocapture", "$rageclick", "$dead_click")
@@ -24,6 +26,9 @@ MAX_VALUES = 100
 MAX_DATA_ATTRIBUTES = 50
 TEXT_FIELDS = ("text", "tag_name", "href", "attr_id")
 INT_FIELDS = ("nth_child", "nth_of_type", "order")
+SITE = "https://hedgebox.example"
+CLICK_DAYS = 30
+TEST_ACCOUNT_SHARE = 0.04
 STATS_HEADERS = {"Cache-Control": "public, max-age=30", "Vary": "Accept, Accept-Encoding, Query-String"}
 
 
@@ -208,6 +213,27 @@ def _shaped(elements: list[dict[str, Any]], patterns: list[str], depth: int | No
     return shaped
 
 
+def clicks(
+    call: Call, events: tuple[str, ...], newest: int, oldest: int, include_test: bool
+) -> list[tuple[int, str, str, int]]:
+    """(chain index, event, page URL, count) per day in range, from each chain's clicks per day in data/clicks.json.
+
+    A weekday shape and a slight decline with age make ranges differ; 4% of clicks come from test accounts.
+    """
+    if call.project_id != 1 or call.store.meta("demo") != "1":
+        return []
+    rows = []
+    for index, chain in enumerate(CHAINS):
+        for event in events:
+            for days_ago in range(newest, min(oldest, CLICK_DAYS - 1) + 1):
+                weekday = (call.now - timedelta(days=days_ago)).weekday()
+                level = chain["per_day"].get(event, 0) * WEEKDAY_SHAPE[weekday] * (1 - 0.004 * days_ago)
+                count = round(level / len(chain["pages"]))
+                kept = count if include_test else count - round(count * TEST_ACCOUNT_SHARE)
+                rows += [(index, event, SITE + page, kept) for page in chain["pages"] if kept]
+    return rows
+
+
 def stats(call: Call) -> Response:
     """`GET elements/stats/`: clicks per (element chain, event type), most first.
 
@@ -244,18 +270,17 @@ def stats(call: Call) -> Response:
     oldest = (today - date_from) // timedelta(days=1)
     include_test = call.query.get("filter_test_accounts") != "true"
     totals: dict[tuple[int, str], int] = {}
-    for chain_id, event, url, count in call.store.click_totals(call.project_id, events, newest, oldest, include_test):
+    for chain_id, event, url, count in clicks(call, events, newest, oldest, include_test):
         if all(_matches(prop, url) for prop in properties):
             totals[(chain_id, event)] = totals.get((chain_id, event), 0) + count
-    chains = call.store.chains(call.project_id)
-    ranked = sorted(totals.items(), key=lambda item: (-item[1], chains[item[0][0]]["hash"], item[0][1]))
+    ranked = sorted(totals.items(), key=lambda item: (-item[1], CHAINS[item[0][0]]["hash"], item[0][1]))
     page = ranked[offset : offset + limit]
     rows = [
         {
             "count": count,
-            "hash": chains[chain_id]["hash"],
+            "hash": CHAINS[chain_id]["hash"],
             "type": event,
-            "elements": _shaped(chains[chain_id]["elements"], patterns, depth),
+            "elements": _shaped(CHAINS[chain_id]["elements"], patterns, depth),
         }
         for (chain_id, event), count in page
     ]
@@ -274,11 +299,9 @@ def values(call: Call) -> Response:
     if key not in VALUE_KEYS:
         raise invalid(f"key must be one of {', '.join(VALUE_KEYS)}")
     wanted = call.query.get("value")
-    chains = call.store.chains(call.project_id)
     counts: dict[str, int] = {}
-    every_day = (0, 100_000)
-    for chain_id, _, _, count in call.store.click_totals(call.project_id, ("$autocapture",), *every_day, True):
-        elements = chains[chain_id]["elements"]
+    for chain_id, _, _, count in clicks(call, ("$autocapture",), 0, CLICK_DAYS, True):
+        elements = CHAINS[chain_id]["elements"]
         candidates = elements[:1] if key == "tag_name" else elements
         present = [str(e[key]) for e in candidates if e.get(key)]
         if not present or (wanted and not any(wanted in value for value in present)):

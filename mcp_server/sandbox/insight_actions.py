@@ -80,7 +80,7 @@ def cancel(call: Call) -> Response:
     body = fields.body_object(call.body)
     if "client_query_id" not in body:
         raise invalid("Field is required.", "client_query_id")
-    call.store.cancel_computation(call.project_id, str(body["client_query_id"]))
+    call.store.set_computation_state(call.project_id, str(body["client_query_id"]), "cancelled")
     return empty(201)
 
 

@@ -92,13 +92,13 @@ def settle(store: Store, now: datetime) -> None:
             store.save_result(
                 insight["id"], computation["query_hash"], _payload(insight["query"], finished), iso(finished)
             )
-        store.set_computation_state(str(computation["client_query_id"]), "complete")
+        store.set_computation_state(computation["team_id"], computation["id"], "complete")
 
 
 def _status(call: Call, insight: dict[str, Any], computation: dict[str, Any]) -> dict[str, Any]:
     started = parse_iso(str(computation["started_at"]))
     return {
-        "id": computation["client_query_id"],
+        "id": computation["id"],
         "query_async": True,
         "team_id": insight["team_id"],
         "insight_id": insight["id"],
@@ -116,13 +116,16 @@ def _status(call: Call, insight: dict[str, Any], computation: dict[str, Any]) ->
 
 
 def _start(call: Call, insight: dict[str, Any]) -> dict[str, Any]:
-    identifier = str(uuid.uuid4())
     finishes = call.now + timedelta(seconds=call.sandbox.async_seconds)
-    call.store.start_computation(
-        identifier, insight["team_id"], insight["id"], query_hash(insight["query"]), iso(call.now), iso(finishes)
-    )
-    computation = call.store.running_computation(insight["id"])
-    assert computation is not None
+    computation = {
+        "id": str(uuid.uuid4()),
+        "team_id": insight["team_id"],
+        "insight_id": insight["id"],
+        "query_hash": query_hash(insight["query"]),
+        "started_at": iso(call.now),
+        "finishes_at": iso(finishes),
+    }
+    call.store.start_computation(computation)
     return _status(call, insight, computation)
 
 

@@ -282,7 +282,7 @@ async def test_retrieve_serves_the_cached_result_by_default(api: Api) -> None:
     assert body["is_cached"] is True
     assert body["last_refresh"] and body["cache_target_age"] and body["next_allowed_client_refresh"]
     series = body["result"][0]
-    assert {"data", "labels", "days", "count", "label", "action", "filter"} <= set(series)
+    assert {"data", "labels", "days", "count", "label", "action"} <= set(series)
     assert series["label"] == "signed_up"
     assert series["count"] == sum(series["data"])
 
