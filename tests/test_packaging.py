@@ -50,6 +50,7 @@ def test_the_wheel_has_complete_metadata_and_is_typed(wheel: Path) -> None:
         metadata = archive.read(f"posthog_mcp-{__version__}.dist-info/METADATA").decode()
     assert "mcp_server/py.typed" in names
     assert "mcp_server/sandbox/__init__.py" in names
+    assert {f"mcp_server/sandbox/data/{name}.json" for name in ("demo", "clicks", "events")} <= set(names)
     assert not any(name.startswith("tests/") for name in names)
     for field in (
         "License-Expression: MIT",

@@ -8,7 +8,7 @@ from mcp_server.sandbox import fields
 from mcp_server.sandbox.activity import serialize
 from mcp_server.sandbox.dates import iso
 from mcp_server.sandbox.errors import denied, invalid, parse_error, server_error
-from mcp_server.sandbox.insights import find, serialize_basic
+from mcp_server.sandbox.insights import find, serialize_insight
 from mcp_server.sandbox.pages import absolute_url_with
 from mcp_server.sandbox.queries import describe, metadata_query_ok, structure_error
 from mcp_server.sandbox.state import Call, empty, reply
@@ -59,7 +59,7 @@ def my_last_viewed(call: Call) -> Response:
     for insight_id, viewed_at in views:
         insight = call.store.insight(insight_id)
         if insight is not None:
-            results.append(serialize_basic(call, insight, viewed_at))
+            results.append(serialize_insight(call, insight, None, viewed_at))
     return reply(results)
 
 

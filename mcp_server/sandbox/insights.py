@@ -76,95 +76,66 @@ def new_short_id(store: Store, team_id: int) -> str:
         attempt += 1
 
 
-def _dashboards(store: Store, insight_id: int) -> tuple[list[int], list[dict[str, Any]]]:
-    tiles = store.tiles(insight_id)
-    return [tile["dashboard_id"] for tile in tiles], tiles
+BASIC_FIELDS = (  # noqa: SIM905 - field order as PostHog's serializer declares it
+    "id short_id name derived_name filters query dashboards dashboard_tiles description last_refresh "
+    "refreshing saved tags updated_at created_by created_at last_modified_at favorited user_access_level "
+    "last_viewed_at"
+).split()
+FULL_FIELDS = (  # noqa: SIM905 - field order as PostHog's serializer declares it
+    "id short_id name derived_name filters query order deleted dashboards dashboard_tiles last_refresh "
+    "cache_target_age next_allowed_client_refresh result hasMore columns created_at created_by "
+    "description updated_at tags favorited saved last_modified_at last_modified_by is_sample "
+    "effective_restriction_level effective_privilege_level user_access_level timezone is_cached "
+    "query_status hogql types resolved_date_range alerts last_viewed_at"
+).split()
 
 
-def serialize_basic(
-    call: Call, insight: dict[str, Any], last_viewed_at: str | None, match: str | None = None
+def serialize_insight(
+    call: Call,
+    insight: dict[str, Any],
+    result: Outcome | None,
+    last_viewed_at: str | None,
+    match: str | None = None,
 ) -> dict[str, Any]:
-    """InsightBasicSerializer."""
+    """InsightSerializer, or InsightBasicSerializer when `result` is None (basic answers carry no result)."""
     users = call.store.users()
-    dashboard_ids, tiles = _dashboards(call.store, insight["id"])
+    tiles = call.store.tiles(insight["id"])
     stored = call.store.result(insight["id"])
-    data = {
-        "id": insight["id"],
-        "short_id": insight["short_id"],
-        "name": insight["name"],
-        "derived_name": insight["derived_name"],
+    outcome_ = result or Outcome(last_refresh=stored["last_refresh"] if stored else None)
+    payload = outcome_.payload or {}
+    target_age, next_allowed = cache_times(insight["query"], outcome_.last_refresh)
+    values = {
+        **insight,
         "filters": {} if insight["query"] else insight["filters"],
-        "query": insight["query"],
-        "dashboards": dashboard_ids,
-        "dashboard_tiles": tiles,
-        "description": insight["description"],
-        "last_refresh": stored["last_refresh"] if stored else None,
-        "refreshing": False,
-        "saved": insight["saved"],
-        "tags": insight["tags"],
-        "updated_at": insight["updated_at"],
-        "created_by": user_basic(users.get(insight["created_by"])),
-        "created_at": insight["created_at"],
-        "last_modified_at": insight["last_modified_at"],
-        "favorited": insight["favorited"],
-        "user_access_level": "editor",
-        "last_viewed_at": last_viewed_at,
-    }
-    if match is not None:
-        data["search_match_type"] = match
-    return data
-
-
-def serialize_full(
-    call: Call, insight: dict[str, Any], result: Outcome, last_viewed_at: str | None, match: str | None = None
-) -> dict[str, Any]:
-    """InsightSerializer, with the result as `result`/`hasMore` and the cache fields of `result`."""
-    users = call.store.users()
-    dashboard_ids, tiles = _dashboards(call.store, insight["id"])
-    payload = result.payload or {}
-    target_age, next_allowed = cache_times(insight["query"], result.last_refresh)
-    data = {
-        "id": insight["id"],
-        "short_id": insight["short_id"],
-        "name": insight["name"],
-        "derived_name": insight["derived_name"],
-        "filters": {} if insight["query"] else insight["filters"],
-        "query": insight["query"],
         "order": None,
-        "deleted": insight["deleted"],
-        "dashboards": dashboard_ids,
+        "dashboards": [tile["dashboard_id"] for tile in tiles],
         "dashboard_tiles": tiles,
-        "last_refresh": result.last_refresh,
+        "last_refresh": outcome_.last_refresh,
+        "refreshing": False,
         "cache_target_age": target_age,
         "next_allowed_client_refresh": next_allowed,
         "result": payload.get("result"),
-        "hasMore": payload.get("has_more") if result.payload else None,
+        "hasMore": payload.get("has_more") if outcome_.payload else None,
         "columns": payload.get("columns"),
-        "created_at": insight["created_at"],
         "created_by": user_basic(users.get(insight["created_by"])),
-        "description": insight["description"],
-        "updated_at": insight["updated_at"],
-        "tags": insight["tags"],
-        "favorited": insight["favorited"],
-        "saved": insight["saved"],
-        "last_modified_at": insight["last_modified_at"],
         "last_modified_by": user_basic(users.get(insight["last_modified_by"])),
-        "is_sample": insight["is_sample"],
         "effective_restriction_level": RESTRICTION_EVERYONE_CAN_EDIT,
         "effective_privilege_level": PRIVILEGE_CAN_EDIT,
         "user_access_level": "editor",
-        "timezone": result.timezone,
-        "is_cached": result.is_cached,
-        "query_status": result.query_status,
+        "timezone": outcome_.timezone,
+        "is_cached": outcome_.is_cached,
+        "query_status": outcome_.query_status,
         "hogql": payload.get("hogql"),
         "types": payload.get("types"),
         "resolved_date_range": payload.get("resolved_date_range"),
         "alerts": [],
         "last_viewed_at": last_viewed_at,
     }
+    data = {name: values[name] for name in (BASIC_FIELDS if result is None else FULL_FIELDS)}
     if match is not None:
         data["search_match_type"] = match
-    data["filters_hash"] = f"cache_{result.cache_key}" if result.cache_key else None
+    if result is not None:
+        data["filters_hash"] = f"cache_{result.cache_key}" if result.cache_key else None
     return data
 
 
@@ -302,10 +273,10 @@ def list_insights(call: Call) -> Response:
     for item in envelope["results"]:
         match = matches.get(item["id"])
         if basic:
-            serialized.append(serialize_basic(call, item, item["last_viewed_at"], match))
+            serialized.append(serialize_insight(call, item, None, item["last_viewed_at"], match))
         else:
             result = outcome(call, item, mode, requested)
-            serialized.append(serialize_full(call, item, result, item["last_viewed_at"], match))
+            serialized.append(serialize_insight(call, item, result, item["last_viewed_at"], match))
     envelope["results"] = serialized
     return reply(envelope)
 
@@ -315,10 +286,10 @@ def retrieve_insight(call: Call) -> Response:
     settle(call.store, call.now)
     insight = find(call, call.params["id"])
     if str_to_bool(call.query.get("basic")):
-        return reply(serialize_basic(call, insight, None))
+        return reply(serialize_insight(call, insight, None, None))
     mode, requested = requested_mode(call.query)
     result = outcome(call, insight, mode, requested)
-    return reply(serialize_full(call, insight, result, None))
+    return reply(serialize_insight(call, insight, result, None))
 
 
 def _check_query_structure(body: dict[str, Any]) -> None:
@@ -412,7 +383,7 @@ def create_insight(call: Call) -> Response:
         client=call.client,
     )
     mode, requested = requested_mode(call.query)
-    return reply(serialize_full(call, insight, outcome(call, insight, mode, requested), None), 201)
+    return reply(serialize_insight(call, insight, outcome(call, insight, mode, requested), None), 201)
 
 
 def update_insight(call: Call) -> Response:
@@ -460,9 +431,9 @@ def update_insight(call: Call) -> Response:
         client=call.client,
     )
     if after["deleted"]:
-        return reply(serialize_full(call, after, Outcome(), None))
+        return reply(serialize_insight(call, after, Outcome(), None))
     mode, requested = requested_mode(call.query)
-    return reply(serialize_full(call, after, outcome(call, after, mode, requested), None))
+    return reply(serialize_insight(call, after, outcome(call, after, mode, requested), None))
 
 
 def destroy_insight(call: Call) -> Response:

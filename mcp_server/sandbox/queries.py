@@ -154,86 +154,16 @@ def insight_type(query: Any) -> str | None:
     return "JSON"
 
 
-def range_phrase(date_from: str | None) -> str:
-    """A date_from such as -14d in words: 'last 14 days'."""
-    value = date_from or "-7d"
-    named = {"dStart": "today", "mStart": "this month", "yStart": "this year", "all": "all time"}
-    if value in named:
-        return named[value]
-    units = {"h": "hour", "d": "day", "w": "week", "m": "month", "q": "quarter", "y": "year"}
-    if value.startswith("-") and value[1:-1].isdigit() and value[-1] in units:
-        amount, unit = int(value[1:-1]), units[value[-1]]
-        return f"last {unit}" if amount == 1 else f"last {amount} {unit}s"
-    return f"since {value}"
-
-
-def _series_phrase(node: dict[str, Any]) -> str:
-    event = node.get("custom_name") or node.get("event") or node.get("name") or "All events"
-    math = node.get("math") or "total"
-    prop = node.get("math_property")
-    phrases = {
-        "total": f"{event} count",
-        "dau": f"unique users doing {event}",
-        "weekly_active": f"weekly active users ({event})",
-        "monthly_active": f"monthly active users ({event})",
-        "unique_session": f"sessions with {event}",
-        "first_time_for_user": f"first-time {event}",
-    }
-    if math in phrases:
-        return phrases[math]
-    if prop:
-        return f"{math} of {prop} per {event}"
-    return f"{event} ({math})"
-
-
 def describe(query: Any) -> tuple[str, str]:
-    """A deterministic name and description for a query, in the spirit of PostHog's AI suggestion."""
+    """A deterministic name and description for a query, standing in for PostHog's AI suggestion."""
     source = source_of(query) or {}
-    kind = source.get("kind")
-    date_range = source.get("dateRange") if isinstance(source.get("dateRange"), dict) else {}
-    when = range_phrase(date_range.get("date_from") if date_range else None)
-    series = [node for node in source.get("series") or [] if isinstance(node, dict)]
-    steps = [str(node.get("custom_name") or node.get("event") or "All events") for node in series]
-    breakdown_filter = source.get("breakdownFilter") if isinstance(source.get("breakdownFilter"), dict) else {}
-    breakdown = breakdown_filter.get("breakdown") if breakdown_filter else None
-    by = f" by {breakdown}" if breakdown else ""
-    interval = source.get("interval") or "day"
-    adjective = {"minute": "Per-minute", "hour": "Hourly", "day": "Daily", "week": "Weekly", "month": "Monthly"}
-    if kind == "TrendsQuery":
-        trends_filter = source.get("trendsFilter") if isinstance(source.get("trendsFilter"), dict) else {}
-        formula = (trends_filter or {}).get("formula")
-        what = f"Formula {formula}" if formula else " vs ".join(_series_phrase(node) for node in series) or "events"
-        name = f"{adjective.get(str(interval), 'Daily')} {what}{by}, {when}"
-        description = f"Trend of {what}{by} per {interval} over the {when}."
-        return name, description
-    if kind == "FunnelsQuery":
-        path = " → ".join(steps) or "steps"
-        return f"Funnel: {path}{by}, {when}", f"Conversion through {len(steps)} steps ({path}){by} over the {when}."
-    if kind == "RetentionQuery":
-        retention_filter = source.get("retentionFilter") or {}
-        period = str(retention_filter.get("period") or "Day").lower()
-        target = (retention_filter.get("targetEntity") or {}).get("id") or "any event"
-        returning = (retention_filter.get("returningEntity") or {}).get("id") or "any event"
-        return (
-            f"{period.capitalize()}ly retention: {target} → {returning}",
-            f"Share of users who did {target} and came back to do {returning}, per {period}.",
-        )
-    if kind == "PathsQuery":
-        paths_filter = source.get("pathsFilter") or {}
-        start = paths_filter.get("startPoint")
-        name = f"User paths from {start}" if start else "User paths"
-        return f"{name}, {when}", f"Most common paths users take{' from ' + start if start else ''} over the {when}."
-    if kind == "StickinessQuery":
-        what = " vs ".join(steps) or "events"
-        return f"Stickiness of {what}, {when}", f"How many {interval}s users did {what} over the {when}."
-    if kind == "LifecycleQuery":
-        what = steps[0] if steps else "events"
-        return (
-            f"Lifecycle of {what} users, {when}",
-            f"New, returning, resurrecting and dormant users doing {what} per {interval} over the {when}.",
-        )
-    if kind == "HogQLQuery":
-        text = " ".join(str(source.get("query") or "").split())
-        return "SQL: " + text[:60], "Results of the SQL query: " + text[:200]
-    label = {"EventsQuery": "Events", "ActorsQuery": "Persons", "GroupsQuery": "Groups"}.get(str(kind), str(kind))
-    return f"{label} list", f"A table of {label.lower()} matching the query."
+    kind = str(source.get("kind"))
+    steps = [str(node.get("custom_name") or node.get("event") or "All events") for node in source.get("series") or []]
+    date_from = str((source.get("dateRange") or {}).get("date_from") or "-7d")
+    amount, unit = date_from[1:-1], {"h": "hours", "d": "days", "w": "weeks", "m": "months"}.get(date_from[-1:], "")
+    when = f"last {amount} {unit}" if date_from.startswith("-") and amount.isdigit() and unit else f"since {date_from}"
+    label = INSIGHT_KINDS.get(kind, {"HogQLQuery": "SQL", "EventsQuery": "EVENTS"}.get(kind, kind)).capitalize()
+    what = (" → " if kind == "FunnelsQuery" else " vs ").join(steps) or " ".join(str(source.get("query", "")).split())[
+        :60
+    ]
+    return f"{label}: {what or 'list'}, {when}", f"{label} of {what or 'matching rows'} over the {when}."

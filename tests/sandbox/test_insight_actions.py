@@ -202,8 +202,8 @@ async def test_generate_metadata_names_and_describes_the_query(api: Api) -> None
     response = await api().post(PROJECT + "insights/generate_metadata/", json={"query": VIZ})
     assert response.status_code == 200
     assert response.json() == {
-        "name": "Daily $pageview count, last 14 days",
-        "description": "Trend of $pageview count per day over the last 14 days.",
+        "name": "Trends: $pageview, last 14 days",
+        "description": "Trends of $pageview over the last 14 days.",
     }
 
 
@@ -218,7 +218,7 @@ async def test_generate_metadata_is_deterministic(api: Api) -> None:
     first = (await api().post(PROJECT + "insights/generate_metadata/", json={"query": funnel})).json()
     second = (await api().post(PROJECT + "insights/generate_metadata/", json={"query": funnel})).json()
     assert first == second
-    assert first["name"] == "Funnel: signed_up → uploaded_file, last 7 days"
+    assert first["name"] == "Funnels: signed_up → uploaded_file, last 7 days"
 
 
 @pytest.mark.parametrize(
@@ -240,7 +240,7 @@ async def test_generate_metadata_refuses_a_missing_or_invalid_query(
 async def test_generate_metadata_accepts_events_queries(api: Api) -> None:
     query = {"kind": "EventsQuery", "select": ["*", "event", "timestamp"]}
     response = await api().post(PROJECT + "insights/generate_metadata/", json={"query": query})
-    assert response.json()["name"] == "Events list"
+    assert response.json()["name"] == "Events: list, last 7 days"
 
 
 async def test_generate_metadata_refuses_an_events_query_without_select(api: Api) -> None:
