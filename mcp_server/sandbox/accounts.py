@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from importlib import resources
 from typing import Any
 
 from starlette.responses import Response
@@ -10,8 +12,8 @@ from mcp_server.sandbox.dates import iso
 from mcp_server.sandbox.keys import reported_scopes
 from mcp_server.sandbox.state import Call, reply
 
-ORGANIZATION_ID = "0190a000-0000-7000-8000-0000000000aa"
-ORGANIZATION_NAME = "Hedgebox"
+ACCOUNT = json.loads(resources.files("mcp_server.sandbox").joinpath("data/account.json").read_text("utf-8"))
+ORGANIZATION_ID = ACCOUNT["organization"]["id"]
 KEYS_CREATED_AT = "2024-03-04T09:30:00.000000Z"
 
 
@@ -59,83 +61,24 @@ def current_key(call: Call) -> Response:
     )
 
 
-def _team(project: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": project["id"],
-        "uuid": project["uuid"],
-        "organization": ORGANIZATION_ID,
-        "project_id": project["id"],
-        "api_token": project["api_token"],
-        "name": project["name"],
-        "completed_snippet_onboarding": True,
-        "has_completed_onboarding_for": {"product_analytics": True},
-        "ingested_event": True,
-        "is_demo": True,
-        "timezone": project["timezone"],
-        "access_control": False,
-    }
-
-
 def me(call: Call) -> Response:
-    """`GET /api/users/@me/`: the key owner, the current project and the organization."""
-    user = call.store.users()[call.user_id]
-    projects = call.store.projects()
-    teams = [_team(project) for project in projects]
+    """`GET /api/users/@me/`: the key owner, the current project and the organization (data/account.json)."""
+    users = call.store.users()
+    user, projects = users[call.user_id], call.store.projects()
+    teams = [
+        {**ACCOUNT["team"], "project_id": p["id"]} | {k: p[k] for k in ("id", "uuid", "api_token", "name", "timezone")}
+        for p in projects
+    ]
     organization = {
-        "id": ORGANIZATION_ID,
-        "name": ORGANIZATION_NAME,
-        "slug": "hedgebox",
-        "logo_media_id": None,
+        **ACCOUNT["organization"],
         "created_at": projects[0]["created_at"],
         "updated_at": projects[0]["created_at"],
-        "membership_level": 15,
-        "plugins_access_level": 9,
         "teams": teams,
         "projects": [{"id": p["id"], "organization_id": ORGANIZATION_ID, "name": p["name"]} for p in projects],
-        "available_product_features": [],
-        "is_member_join_email_enabled": True,
-        "metadata": {},
-        "customer_id": None,
-        "enforce_2fa": None,
-        "members_can_use_personal_api_keys": True,
-        "member_count": len(call.store.users()),
+        "member_count": len(users),
     }
+    fields = ("date_joined", "uuid", "distinct_id", "first_name", "last_name", "email", "id", "role_at_organization")
     return reply(
-        {
-            "date_joined": user["date_joined"],
-            "uuid": user["uuid"],
-            "distinct_id": user["distinct_id"],
-            "first_name": user["first_name"],
-            "last_name": user["last_name"],
-            "email": user["email"],
-            "pending_email": None,
-            "is_email_verified": True,
-            "notification_settings": {},
-            "anonymize_data": False,
-            "toolbar_mode": "toolbar",
-            "has_password": True,
-            "id": user["id"],
-            "is_staff": False,
-            "is_impersonated": False,
-            "team": teams[0],
-            "organization": organization,
-            "organizations": [
-                {
-                    "id": ORGANIZATION_ID,
-                    "name": ORGANIZATION_NAME,
-                    "slug": "hedgebox",
-                    "logo_media_id": None,
-                    "membership_level": 15,
-                    "members_can_use_personal_api_keys": True,
-                    "is_active": True,
-                    "is_not_active_reason": None,
-                    "is_pending_deletion": False,
-                }
-            ],
-            "events_column_config": {"active": "DEFAULT"},
-            "is_2fa_enabled": False,
-            "has_social_auth": False,
-            "role_at_organization": user["role_at_organization"],
-            "hedgehog_config": None,
-        }
+        {**{name: user[name] for name in fields}, **ACCOUNT["user"]}
+        | {"team": teams[0], "organization": organization, "organizations": [ACCOUNT["membership"]]}
     )

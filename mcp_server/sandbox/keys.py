@@ -1,8 +1,10 @@
-"""The demo personal API keys and PostHog's rules for what a key may call."""
+"""The demo personal API keys (data/keys.json) and PostHog's rules for what a key may call."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from importlib import resources
 
 DEMO_PROJECT_ID = 1
 NO_PERSONAL_KEY_ACCESS = "This action does not support personal API key access"
@@ -26,44 +28,10 @@ class DemoKey:
         return f"{self.key[:4]}...{self.key[-4:]}"
 
 
+_KEYS = json.loads(resources.files("mcp_server.sandbox").joinpath("data/keys.json").read_text("utf-8"))
 DEMO_KEYS: dict[str, DemoKey] = {
-    "legacy": DemoKey(
-        key="phx_sandbox_legacy_unscoped_demo_key",
-        scopes=(),
-        description="Legacy unscoped key: every endpoint, including insights/cancel/ and insights/my_last_viewed/.",
-        label="Sandbox legacy key (no scopes)",
-        id="0190a000-0000-7000-8000-000000000001",
-    ),
-    "all_access": DemoKey(
-        key="phx_sandbox_all_access_demo_key",
-        scopes=("*",),
-        description="All access (*): everything except insights/cancel/ and insights/my_last_viewed/, "
-        "which PostHog refuses to every scoped key.",
-        label="Sandbox all-access key",
-        id="0190a000-0000-7000-8000-000000000002",
-    ),
-    "read_only": DemoKey(
-        key="phx_sandbox_read_only_demo_key",
-        scopes=("insight:read", "element:read", "activity_log:read"),
-        description="Read only: list and read insights, their activity and elements; no writes, no users/@me.",
-        label="Sandbox read-only key",
-        id="0190a000-0000-7000-8000-000000000003",
-    ),
-    "insight_only": DemoKey(
-        key="phx_sandbox_insight_only_demo_key",
-        scopes=("insight:read", "insight:write"),
-        description="Insights only: read and write insights; no activity, no elements, no users/@me.",
-        label="Sandbox insight-only key",
-        id="0190a000-0000-7000-8000-000000000004",
-    ),
-    "project_scoped": DemoKey(
-        key="phx_sandbox_project_scoped_demo_key",
-        scopes=("*",),
-        description=f"All access (*) limited to project {DEMO_PROJECT_ID}: other projects answer 403.",
-        label="Sandbox project-scoped key",
-        id="0190a000-0000-7000-8000-000000000005",
-        scoped_teams=(DEMO_PROJECT_ID,),
-    ),
+    name: DemoKey(**{**fields, "scopes": tuple(fields["scopes"]), "scoped_teams": tuple(fields["scoped_teams"])})
+    for name, fields in _KEYS.items()
 }
 LEGACY_KEY = DEMO_KEYS["legacy"].key
 BY_VALUE = {demo.key: demo for demo in DEMO_KEYS.values()}
