@@ -67,7 +67,8 @@ def log_insight(
         "short_id": insight["short_id"],
         "type": None,
     }
-    store.add_activity(
+    store.insert(
+        "activity",
         {
             "id": entry_id or str(uuid.uuid4()),
             "team_id": insight["team_id"],
@@ -80,7 +81,7 @@ def log_insight(
             "is_system": user_id is None,
             "was_impersonated": False,
             "client": client,
-        }
+        },
     )
 
 

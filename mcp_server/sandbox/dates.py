@@ -1,4 +1,4 @@
-"""Time as PostHog writes and reads it: ISO timestamps, relative dates such as -7d, chart labels."""
+"""Time as PostHog writes and reads it: ISO timestamps and relative dates such as -7d."""
 
 from __future__ import annotations
 
@@ -64,13 +64,3 @@ def parse_date(text: str, now: datetime) -> datetime:
         return start_of_day(now).replace(month=1, day=1)
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def day_label(moment: datetime) -> str:
-    """`%-d-%b-%Y`, e.g. 1-Jan-2025, without relying on the platform's strftime flags."""
-    return f"{moment.day}-{moment:%b}-{moment.year}"
-
-
-def hour_label(moment: datetime) -> str:
-    """`%-d-%b %H:%M`, e.g. 1-Jan 14:00."""
-    return f"{moment.day}-{moment:%b} {moment:%H:%M}"

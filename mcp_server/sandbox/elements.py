@@ -98,7 +98,7 @@ def create_element(call: Call) -> Response:
 def update_element(call: Call) -> Response:
     """`PATCH`/`PUT elements/{id}/`."""
     element = _find(call)
-    call.store.update_element(element["id"], _clean(fields.body_object(call.body)))
+    call.store.update("elements", element["id"], _clean(fields.body_object(call.body)))
     updated = call.store.element(call.project_id, element["id"])
     assert updated is not None
     return reply(serialize(updated))

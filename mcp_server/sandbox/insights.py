@@ -367,7 +367,7 @@ def create_insight(call: Call) -> Response:
         "last_modified_by": call.user_id,
         "updated_at": stamp,
     }
-    insight_id = call.store.add_insight(record)
+    insight_id = call.store.insert("insights", record)
     if dashboards and not record["deleted"]:
         call.store.set_dashboards(insight_id, dashboards)
     call.store.record_view(call.project_id, insight_id, call.user_id, stamp)
@@ -405,7 +405,7 @@ def update_insight(call: Call) -> Response:
     for flag in ("favorited", "saved", "deleted"):
         if flag in columns:
             columns[flag] = int(columns[flag])
-    call.store.update_insight(insight["id"], columns)
+    call.store.update("insights", insight["id"], columns)
     if clean.get("deleted"):
         call.store.delete_tiles(insight["id"])
     elif dashboards is not None:

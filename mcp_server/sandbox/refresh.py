@@ -125,7 +125,7 @@ def _start(call: Call, insight: dict[str, Any]) -> dict[str, Any]:
         "started_at": iso(call.now),
         "finishes_at": iso(finishes),
     }
-    call.store.start_computation(computation)
+    call.store.insert("computations", computation)
     return _status(call, insight, computation)
 
 

@@ -94,7 +94,8 @@ def _insights(store: Store, now: datetime) -> None:
         steps = history(spec, final)
         updated = bool(steps) or spec.get("deleted", False)
         row = {k: v for k, v in final.items() if k != "dashboards"}
-        store.add_insight(
+        store.insert(
+            "insights",
             {
                 **row,
                 "deleted": int(spec.get("deleted", False)),
@@ -103,7 +104,7 @@ def _insights(store: Store, now: datetime) -> None:
                 "last_modified_at": iso(modified),
                 "last_modified_by": editor if updated else creator,
                 "updated_at": iso(modified),
-            }
+            },
         )
         if final["dashboards"] and not spec.get("deleted"):
             store.set_dashboards(insight_id, final["dashboards"])
@@ -145,10 +146,13 @@ def populate(store: Store, *, demo: bool = True, now: datetime | None = None) ->
     with store.transaction():
         for project_id, project_uuid, name, token in DEMO["projects"]:
             created = iso(moment - timedelta(days=400))
-            store.add_project(dict(id=project_id, uuid=project_uuid, name=name, api_token=token, created_at=created))
+            store.insert(
+                "projects", dict(id=project_id, uuid=project_uuid, name=name, api_token=token, created_at=created)
+            )
         for user_id, first, last, email, role in DEMO["users"]:
             digest = hashlib.sha256(email.encode()).hexdigest()
-            store.add_user(
+            store.insert(
+                "users",
                 dict(
                     id=user_id,
                     uuid=f"0190a000-0000-7000-8000-{digest[:12]}",
@@ -158,7 +162,7 @@ def populate(store: Store, *, demo: bool = True, now: datetime | None = None) ->
                     email=email,
                     role_at_organization=role,
                     date_joined=iso(moment - timedelta(days=400 - user_id * 20)),
-                )
+                ),
             )
         for dashboard_id, team_id, name in DEMO["dashboards"]:
             store.add_dashboard(dashboard_id, team_id, name)

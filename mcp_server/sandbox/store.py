@@ -116,12 +116,14 @@ class Store:
         with self.transaction():
             return int(self._db.execute(sql, args).lastrowid or 0)
 
-    def _insert(self, table: str, row: dict[str, Any], verb: str = "INSERT") -> int:
+    def insert(self, table: str, row: dict[str, Any], verb: str = "INSERT") -> int:
+        """Insert a row (JSON columns as Python values); returns its rowid."""
         columns = ", ".join(f'"{column}"' for column in row)
         marks = ", ".join("?" for _ in row)
         return self._run(f"{verb} INTO {table} ({columns}) VALUES ({marks})", _encode(row))
 
-    def _update(self, table: str, row_id: int, fields: dict[str, Any]) -> None:
+    def update(self, table: str, row_id: int, fields: dict[str, Any]) -> None:
+        """Change some columns of the row with this id."""
         if fields:
             assignments = ", ".join(f'"{column}" = ?' for column in fields)
             self._run(f"UPDATE {table} SET {assignments} WHERE id = ?", [*_encode(fields), row_id])
@@ -133,11 +135,7 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         """Set a value in the meta table."""
-        self._insert("meta", {"key": key, "value": value}, "INSERT OR REPLACE")
-
-    def add_project(self, project: dict[str, Any]) -> None:
-        """Insert a project (team)."""
-        self._insert("projects", project)
+        self.insert("meta", {"key": key, "value": value}, "INSERT OR REPLACE")
 
     def project(self, project_id: int) -> dict[str, Any] | None:
         """A project by id."""
@@ -147,29 +145,17 @@ class Store:
         """Every project, by id."""
         return self._all("SELECT * FROM projects ORDER BY id")
 
-    def add_user(self, user: dict[str, Any]) -> None:
-        """Insert a user."""
-        self._insert("users", user)
-
     def users(self) -> dict[int, dict[str, Any]]:
         """Every user by id."""
         return {int(row["id"]): row for row in self._all("SELECT * FROM users")}
 
     def add_dashboard(self, dashboard_id: int, team_id: int, name: str) -> None:
         """Insert a dashboard."""
-        self._insert("dashboards", {"id": dashboard_id, "team_id": team_id, "name": name})
+        self.insert("dashboards", {"id": dashboard_id, "team_id": team_id, "name": name})
 
     def dashboards(self) -> dict[int, dict[str, Any]]:
         """Every dashboard by id."""
         return {int(row["id"]): row for row in self._all("SELECT * FROM dashboards")}
-
-    def add_insight(self, fields: dict[str, Any]) -> int:
-        """Insert an insight. Returns the new id."""
-        return self._insert("insights", fields)
-
-    def update_insight(self, insight_id: int, fields: dict[str, Any]) -> None:
-        """Change some columns of an insight."""
-        self._update("insights", insight_id, fields)
 
     def insight(self, insight_id: int) -> dict[str, Any] | None:
         """An insight by primary key, deleted or not."""
@@ -217,7 +203,7 @@ class Store:
                 )
             for dashboard_id in dict.fromkeys(dashboard_ids):
                 if dashboard_id not in current:
-                    self._insert("tiles", {"insight_id": insight_id, "dashboard_id": dashboard_id})
+                    self.insert("tiles", {"insight_id": insight_id, "dashboard_id": dashboard_id})
 
     def delete_tiles(self, insight_id: int) -> None:
         """Soft-delete every tile of an insight (what deleting the insight does)."""
@@ -230,11 +216,7 @@ class Store:
     def save_result(self, insight_id: int, query_hash: str, payload: dict[str, Any], last_refresh: str) -> None:
         """Cache a computed result for an insight."""
         row = {"insight_id": insight_id, "query_hash": query_hash, "payload": payload, "last_refresh": last_refresh}
-        self._insert("results", row, "INSERT OR REPLACE")
-
-    def start_computation(self, computation: dict[str, Any]) -> None:
-        """Record an asynchronous computation: id, team_id, insight_id, query_hash, started_at, finishes_at."""
-        self._insert("computations", computation)
+        self.insert("results", row, "INSERT OR REPLACE")
 
     def computations_due(self, now: str) -> list[dict[str, Any]]:
         """Running computations whose finishing time has passed."""
@@ -257,7 +239,7 @@ class Store:
     def record_view(self, team_id: int, insight_id: int, user_id: int, at: str) -> None:
         """Create or refresh a user's view of an insight."""
         view = {"team_id": team_id, "insight_id": insight_id, "user_id": user_id, "last_viewed_at": at}
-        self._insert("views", view, "INSERT OR REPLACE")
+        self.insert("views", view, "INSERT OR REPLACE")
 
     def recently_viewed(self, team_id: int, user_id: int, limit: int) -> list[tuple[int, str]]:
         """(insight id, the user's view time) of live insights, most recent first."""
@@ -267,10 +249,6 @@ class Store:
             (team_id, user_id, limit),
         )
         return [(int(row["insight_id"]), str(row["last_viewed_at"])) for row in rows]
-
-    def add_activity(self, entry: dict[str, Any]) -> None:
-        """Append one activity log entry."""
-        self._insert("activity", entry)
 
     def activity(
         self, team_id: int, scope: str, item_id: str | None, limit: int, offset: int
@@ -286,11 +264,7 @@ class Store:
 
     def add_element(self, team_id: int | None, element: dict[str, Any]) -> int:
         """Insert an element row (team None: ungrouped, as PostHog stores API-created elements); returns its id."""
-        return self._insert("elements", {**element, "team_id": team_id})
-
-    def update_element(self, element_id: int, fields: dict[str, Any]) -> None:
-        """Change some fields of an element."""
-        self._update("elements", element_id, fields)
+        return self.insert("elements", {**element, "team_id": team_id})
 
     def delete_element(self, element_id: int) -> None:
         """Remove an element."""
