@@ -15,14 +15,15 @@ from mcp_server.sandbox.results import compute, query_hash
 from mcp_server.sandbox.state import Call
 from mcp_server.sandbox.store import Store
 
+# RefreshType in posthog/schema.py.
 MODES = {
     "async",
+    "async_except_on_cache_miss",
     "blocking",
     "force_async",
     "force_blocking",
     "force_cache",
     "lazy_async",
-    "async_except_on_cache_miss",
 }
 TRUE_WORDS = {"", "true", "1", "yes"}
 FALSE_WORDS = {"false", "0", "no"}
