@@ -2,7 +2,7 @@
 
 Kinds:
 * `status`: answer `status` with PostHog's JSON body for it (504 and 512 are PostHog's query timeout and
-  too-expensive query, posthog/errors.py), an HTML error page (`html=True`), or `body`.
+  too-expensive query, posthog/errors.py), or an HTML error page (`html=True`).
 * `rate_limit`: answer 429 with PostHog's throttled body and `Retry-After: retry_after` (None: no header).
 * `delay`: wait `seconds`, then answer normally.
 * `drop`: send the start of a response, then abort the connection. Over real HTTP the client sees the
@@ -52,8 +52,6 @@ class Fault:
     method: str | None = None
     count: int | None = 1
     status: int = 500
-    body: str | None = None
-    content_type: str | None = None
     html: bool = False
     retry_after: int | None = 1
     seconds: float = 0.0
@@ -79,16 +77,14 @@ class Fault:
             error = throttled(self.retry_after)
             return Response(json.dumps(error.body()), 429, headers=error.headers, media_type="application/json")
         if self.kind == "malformed_json":
-            return Response(self.body or TRUNCATED_JSON, 200, media_type=self.content_type or "application/json")
-        if self.body is not None:
-            return Response(self.body, self.status, media_type=self.content_type or "application/json")
+            return Response(TRUNCATED_JSON, 200, media_type="application/json")
         if self.html:
             page = HTML_PAGE.format(status=self.status, reason=REASONS.get(self.status, "Error"))
             return Response(page, self.status, media_type="text/html")
-        detail = QUERY_ERRORS.get(self.status, "A server error occurred.")
-        body = {"type": "server_error", "code": "error", "detail": detail, "attr": None}
+        kind, detail = ("server_error", QUERY_ERRORS.get(self.status, "A server error occurred."))
         if self.status < 500:
-            body = {"type": "invalid_request", "code": "error", "detail": "Injected fault.", "attr": None}
+            kind, detail = "invalid_request", "Injected fault."
+        body = {"type": kind, "code": "error", "detail": detail, "attr": None}
         return Response(json.dumps(body), self.status, media_type="application/json")
 
 
@@ -142,27 +138,18 @@ class Faults:
 
 
 def _check(fault: Fault) -> None:
-    checks = [
-        (
-            fault.count is None or (isinstance(fault.count, int) and fault.count >= 1),
-            "count must be a positive integer",
-        ),
-        (isinstance(fault.status, int) and 100 <= fault.status <= 599, "status must be an HTTP status code"),
-        (
-            fault.retry_after is None or (isinstance(fault.retry_after, int) and fault.retry_after >= 0),
-            "retry_after must be whole seconds",
-        ),
-        (isinstance(fault.seconds, int | float) and fault.seconds >= 0, "seconds must be a non-negative number"),
-        (fault.body is None or isinstance(fault.body, str), "body must be a string"),
-    ]
-    for ok, message in checks:
-        if not ok:
-            raise ValueError(message)
-    if fault.regex:
-        try:
-            re.compile(fault.regex)
-        except re.error as exc:
-            raise ValueError(f"regex does not compile: {exc}") from exc
+    if not (fault.count is None or (isinstance(fault.count, int) and fault.count >= 1)):
+        raise ValueError("count must be a positive integer")
+    if not (isinstance(fault.status, int) and 100 <= fault.status <= 599):
+        raise ValueError("status must be an HTTP status code")
+    if not (fault.retry_after is None or (isinstance(fault.retry_after, int) and fault.retry_after >= 0)):
+        raise ValueError("retry_after must be whole seconds")
+    if not (isinstance(fault.seconds, int | float) and fault.seconds >= 0):
+        raise ValueError("seconds must be a non-negative number")
+    try:
+        re.compile(fault.regex or "")
+    except re.error as exc:
+        raise ValueError(f"regex does not compile: {exc}") from exc
 
 
 async def drop_connection(send: Send) -> None:
