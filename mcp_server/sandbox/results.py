@@ -2,7 +2,8 @@
 
 The sandbox stores no events: an event's count per day is its volume in data/events.json times a weekday
 shape, so the same query gives the same numbers, and an event the table does not have counts zero, as it
-would in a PostHog project that never received it. Dates follow the `now` of the computation.
+would in a PostHog project that never received it. Dates follow the `now` of the computation. Retention,
+paths, stickiness and lifecycle insights answer the results recorded in data/events.json.
 """
 
 from __future__ import annotations
@@ -162,63 +163,6 @@ def funnels(source: dict[str, Any], now: datetime) -> Computed:
     return Computed(steps(1.0, None))
 
 
-def retention(source: dict[str, Any], now: datetime) -> Computed:
-    """RetentionQuery: one cohort per period, each keeping 40% of the period before."""
-    settings = source.get("retentionFilter") or {}
-    period = str(settings.get("period") or "Day")
-    total = int(settings.get("totalIntervals") or 8)
-    target = str((settings.get("targetEntity") or {}).get("id") or "$pageview")
-    start = counts({"event": target, "math": "dau"}, grid({"interval": "week"}, now))[-1]
-    cohorts = []
-    for index in range(total):
-        values = [{"count": round(start * 0.4**k), "label": f"{period} {k}"} for k in range(total - index)]
-        cohorts.append({"values": values, "label": f"{period} {index}", "date": iso(start_of_day(now))})
-    return Computed(cohorts)
-
-
-def paths(source: dict[str, Any], now: datetime) -> Computed:
-    """PathsQuery: links from the start page to the pages users go next, two steps deep."""
-    start = str((source.get("pathsFilter") or {}).get("startPoint") or "/")
-    links, frontier = [], [(start, float(PER_DAY["$pageview"]))]
-    for step in (1, 2):
-        following = []
-        for page, value in frontier:
-            for rank, target in enumerate(DATA["next_pages"].get(page, [])):
-                share = round(value / (rank + 2))
-                links.append({"source": f"{step}_{page}", "target": f"{step + 1}_{target}", "value": share})
-                following.append((target, float(share)))
-        frontier = following
-    return Computed([{**link, "average_conversion_time": 60000.0} for link in links])
-
-
-def stickiness(source: dict[str, Any], now: datetime) -> Computed:
-    """StickinessQuery: users per number of days they did the event, fewer for each extra day."""
-    buckets = grid(source, now)
-    items = []
-    for node in _nodes(source):
-        users = sum(counts({**node, "math": "dau"}, buckets)) / 3
-        data = [float(round(users / (days**1.5))) for days in range(1, len(buckets.starts) + 1)]
-        labels = [f"{days} day{'s' if days > 1 else ''}" for days in range(1, len(data) + 1)]
-        days = list(range(1, len(data) + 1))
-        items.append({"data": data, "labels": labels, "days": days, "count": sum(data), "label": _label(node)})
-    return Computed(items)
-
-
-def lifecycle(source: dict[str, Any], now: datetime) -> Computed:
-    """LifecycleQuery: new, returning, resurrecting and dormant users per bucket (dormant negative)."""
-    buckets = grid(source, now)
-    users = counts({**(_nodes(source) or [{}])[0], "math": "dau"}, buckets)
-    shares = {"new": 0.2, "returning": 0.6, "resurrecting": 0.1, "dormant": -0.25}
-    items = []
-    for status, share in shares.items():
-        data = [float(round(point * share)) for point in users]
-        items.append(
-            {"data": data, "labels": buckets.labels(), "days": buckets.days(), "count": sum(data)}
-            | {"label": status, "status": status}
-        )
-    return Computed(items)
-
-
 def _column(expression: str) -> str:
     alias = re.search(r"\s+as\s+([\w$]+)$", expression, re.IGNORECASE)
     return alias.group(1) if alias else " ".join(expression.split())
@@ -236,21 +180,17 @@ def hogql(source: dict[str, Any], now: datetime) -> Computed:
     return Computed(rows, columns=columns, types=types, hogql=sql)
 
 
-RUNNERS = {
-    "TrendsQuery": trends,
-    "FunnelsQuery": funnels,
-    "RetentionQuery": retention,
-    "PathsQuery": paths,
-    "StickinessQuery": stickiness,
-    "LifecycleQuery": lifecycle,
-    "HogQLQuery": hogql,
-}
+RUNNERS = {"TrendsQuery": trends, "FunnelsQuery": funnels, "HogQLQuery": hogql}
 
 
 def compute(query: Any, now: datetime) -> Computed:
-    """The result of running `query` at `now`; kinds the sandbox does not model give an empty table."""
+    """The result of running `query` at `now`: derived for trends, funnels and SQL, one recorded result for
+    retention, paths, stickiness and lifecycle whatever their settings, an empty table for other kinds."""
     source = source_of(query)
     if source is None:
         return Computed(None)
-    runner = RUNNERS.get(str(source.get("kind")))
+    kind = str(source.get("kind"))
+    if kind in DATA["recorded"]:
+        return Computed(DATA["recorded"][kind])
+    runner = RUNNERS.get(kind)
     return Computed([], columns=[]) if runner is None else runner(source, now)
