@@ -45,13 +45,12 @@ def dashboards_change(before: list[int], after: list[int], names: dict[int, dict
 
 def log_insight(
     store: Store,
-    *,
     insight: dict[str, Any],
     activity: str,
     user_id: int | None,
     at: str,
-    change_list: list[dict[str, Any]] | None,
-    client: str | None,
+    change_list: list[dict[str, Any]] | None = None,
+    client: str | None = None,
     entry_id: str | None = None,
 ) -> None:
     """Write one insight entry, skipping what PostHog skips (no name at all; an update that changed nothing)."""

@@ -334,39 +334,15 @@ def create_insight(call: Call) -> Response:
     _mcp_query(call, clean, creating=True)
     stamp = iso(call.now)
     dashboards = clean.pop("dashboards", [])
-    record = {
-        "team_id": call.project_id,
-        "short_id": new_short_id(call.store, call.project_id),
-        "name": clean.get("name"),
-        "derived_name": clean.get("derived_name"),
-        "description": clean.get("description"),
-        "query": clean.get("query"),
-        "filters": clean.get("filters") or {},
-        "tags": clean.get("tags", []),
-        "favorited": int(clean.get("favorited", False)),
-        "saved": int(clean.get("saved", False)),
-        "deleted": int(clean.get("deleted", False)),
-        "created_at": stamp,
-        "created_by": call.user_id,
-        "last_modified_at": stamp,
-        "last_modified_by": call.user_id,
-        "updated_at": stamp,
-    }
-    insight_id = call.store.insert("insights", record)
-    if dashboards and not record["deleted"]:
+    record = {"team_id": call.project_id, "short_id": new_short_id(call.store, call.project_id), **clean}
+    record |= {"created_at": stamp, "created_by": call.user_id, "updated_at": stamp}
+    insight_id = call.store.insert("insights", record | {"last_modified_at": stamp, "last_modified_by": call.user_id})
+    if dashboards and not clean.get("deleted"):
         call.store.set_dashboards(insight_id, dashboards)
     call.store.record_view(call.project_id, insight_id, call.user_id, stamp)
     insight = call.store.insight(insight_id)
     assert insight is not None
-    log_insight(
-        call.store,
-        insight=insight,
-        activity="created",
-        user_id=call.user_id,
-        at=stamp,
-        change_list=None,
-        client=call.client,
-    )
+    log_insight(call.store, insight, "created", call.user_id, stamp, client=call.client)
     mode, requested = requested_mode(call.query)
     return reply(serialize_insight(call, insight, outcome(call, insight, mode, requested), None), 201)
 
@@ -387,9 +363,6 @@ def update_insight(call: Call) -> Response:
     columns: dict[str, Any] = {**clean, "updated_at": now, "is_sample": 0}
     if clean.keys() & MATERIAL_FIELDS:
         columns.update(last_modified_at=now, last_modified_by=call.user_id)
-    for flag in ("favorited", "saved", "deleted"):
-        if flag in columns:
-            columns[flag] = int(columns[flag])
     call.store.update("insights", insight["id"], columns)
     if clean.get("deleted"):
         call.store.delete_tiles(insight["id"])
@@ -406,15 +379,7 @@ def update_insight(call: Call) -> Response:
         activity = "deleted"
     elif insight["deleted"] and not after["deleted"]:
         activity = "restored"
-    log_insight(
-        call.store,
-        insight=after,
-        activity=activity,
-        user_id=call.user_id,
-        at=now,
-        change_list=found,
-        client=call.client,
-    )
+    log_insight(call.store, after, activity, call.user_id, now, found, call.client)
     if after["deleted"]:
         return reply(serialize_insight(call, after, Outcome(), None))
     mode, requested = requested_mode(call.query)

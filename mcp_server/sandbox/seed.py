@@ -122,16 +122,7 @@ def _insights(store: Store, now: datetime) -> None:
             entries.append(("deleted", editor, modified, {**final, "deleted": True}, found))
         for number, (activity, user, at, state, change_list) in enumerate(entries):
             entry_id = str(uuid.UUID(hashlib.sha256(f"activity:{insight_id}:{number}".encode()).hexdigest()[:32]))
-            log_insight(
-                store,
-                insight=state,
-                activity=activity,
-                user_id=user,
-                at=iso(at),
-                change_list=change_list,
-                client=None,
-                entry_id=entry_id,
-            )
+            log_insight(store, state, activity, user, iso(at), change_list, entry_id=entry_id)
         for user_id, hours_ago in spec.get("views", []):
             store.record_view(team, insight_id, user_id, iso(max(modified, now - timedelta(hours=hours_ago))))
         if spec.get("cached", True) and not spec.get("deleted"):
