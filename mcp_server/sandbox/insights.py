@@ -18,7 +18,6 @@ from mcp_server.sandbox.pages import limit_offset, offset_envelope
 from mcp_server.sandbox.queries import QueryRejected, for_mcp, insight_type, structure_error
 from mcp_server.sandbox.refresh import Outcome, cache_times, outcome, requested_mode, settle
 from mcp_server.sandbox.state import Call, empty, reply
-from mcp_server.sandbox.store import Store
 
 MAX_SEARCH_LENGTH = 200
 MAX_NAME_LENGTH = 400
@@ -49,30 +48,16 @@ def str_to_bool(value: str | None) -> bool:
 
 def find(call: Call, raw_id: str, *, include_deleted: bool = False) -> dict[str, Any]:
     """An insight of the call's project by numeric id (tried first for digits) or short_id; 404 otherwise."""
-    candidates = []
-    if raw_id.isdigit():
-        candidates.append(call.store.insight(int(raw_id)))
-    candidates.append(call.store.insight_by_short_id(call.project_id, raw_id))
-    for insight in candidates:
-        if (
-            insight is not None
-            and insight["team_id"] == call.project_id
-            and (include_deleted or not insight["deleted"])
-        ):
+    by_id = call.store.insight(int(raw_id)) if raw_id.isdigit() else None
+    for insight in (by_id, call.store.insight_by_short_id(call.project_id, raw_id)):
+        if insight and insight["team_id"] == call.project_id and (include_deleted or not insight["deleted"]):
             return insight
     raise not_found()
 
 
-def new_short_id(store: Store, team_id: int) -> str:
-    """An unused 8-character short_id with at least one letter (so it never reads as a numeric id)."""
-    alphabet = string.ascii_letters + string.digits
-    attempt = 0
-    while True:
-        rng = random.Random(f"short_id:{team_id}:{len(store.insights(team_id))}:{attempt}")
-        candidate = "".join(rng.choice(alphabet) for _ in range(8))
-        if not candidate.isdigit() and not store.short_id_taken(candidate):
-            return candidate
-        attempt += 1
+def new_short_id() -> str:
+    """A random 8-character short_id starting with a letter, so it never reads as a numeric id."""
+    return random.choice(string.ascii_letters) + "".join(random.choices(string.ascii_letters + string.digits, k=7))
 
 
 BASIC_FIELDS = (  # noqa: SIM905 - field order as PostHog's serializer declares it
@@ -334,7 +319,7 @@ def create_insight(call: Call) -> Response:
     _mcp_query(call, clean, creating=True)
     stamp = iso(call.now)
     dashboards = clean.pop("dashboards", [])
-    record = {"team_id": call.project_id, "short_id": new_short_id(call.store, call.project_id), **clean}
+    record = {"team_id": call.project_id, "short_id": new_short_id(), **clean}
     record |= {"created_at": stamp, "created_by": call.user_id, "updated_at": stamp}
     insight_id = call.store.insert("insights", record | {"last_modified_at": stamp, "last_modified_by": call.user_id})
     if dashboards and not clean.get("deleted"):

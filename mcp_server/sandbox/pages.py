@@ -8,19 +8,13 @@ from typing import Any
 from urllib import parse
 
 
-def replace_query_param(url: str, key: str, value: object) -> str:
-    """DRF's replace_query_param: set one parameter; the query string comes back sorted."""
-    scheme, netloc, path, query, fragment = parse.urlsplit(url)
-    params = parse.parse_qs(query, keep_blank_values=True)
-    params[key] = [str(value)]
-    return parse.urlunsplit((scheme, netloc, path, parse.urlencode(sorted(params.items()), doseq=True), fragment))
-
-
-def remove_query_param(url: str, key: str) -> str:
-    """DRF's remove_query_param."""
+def replace_query_param(url: str, key: str, value: object | None) -> str:
+    """DRF's replace_query_param (None: its remove_query_param); the query string comes back sorted."""
     scheme, netloc, path, query, fragment = parse.urlsplit(url)
     params = parse.parse_qs(query, keep_blank_values=True)
     params.pop(key, None)
+    if value is not None:
+        params[key] = [str(value)]
     return parse.urlunsplit((scheme, netloc, path, parse.urlencode(sorted(params.items()), doseq=True), fragment))
 
 
@@ -54,7 +48,7 @@ def offset_envelope(url: str, items: Sequence[Any], limit: int, offset: int) -> 
     if offset > 0:
         with_limit = replace_query_param(url, "limit", limit)
         if offset - limit <= 0:
-            preceding = remove_query_param(with_limit, "offset")
+            preceding = replace_query_param(with_limit, "offset", None)
         else:
             preceding = replace_query_param(with_limit, "offset", offset - limit)
     return {"count": count, "next": following, "previous": preceding, "results": list(items[offset : offset + limit])}

@@ -165,10 +165,6 @@ class Store:
         """An insight of a project by short_id, deleted or not."""
         return self._one("SELECT * FROM insights WHERE team_id = ? AND short_id = ?", (team_id, short_id))
 
-    def short_id_taken(self, short_id: str) -> bool:
-        """Whether any insight already has this short_id."""
-        return self._one("SELECT 1 FROM insights WHERE short_id = ?", (short_id,)) is not None
-
     def insights(self, team_id: int) -> list[dict[str, Any]]:
         """Every live (not deleted) insight of a project, with `last_viewed_at` by anyone."""
         return self._all(
