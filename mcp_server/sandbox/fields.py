@@ -22,9 +22,7 @@ def body_object(body: Any) -> dict[str, Any]:
 
 
 def _type_name(value: Any) -> str:
-    return {dict: "dict", list: "list", str: "str", int: "int", float: "float", bool: "bool"}.get(
-        type(value), type(value).__name__
-    )
+    return type(value).__name__
 
 
 def text(value: Any, attr: str, *, max_length: int | None = None, allow_null: bool = True) -> str | None:

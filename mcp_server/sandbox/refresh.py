@@ -96,38 +96,20 @@ def settle(store: Store, now: datetime) -> None:
         store.set_computation_state(computation["team_id"], computation["id"], "complete")
 
 
-def _status(call: Call, insight: dict[str, Any], computation: dict[str, Any]) -> dict[str, Any]:
+def _status(insight: dict[str, Any], computation: dict[str, Any]) -> dict[str, Any]:
     started = parse_iso(str(computation["started_at"]))
-    return {
-        "id": computation["id"],
-        "query_async": True,
-        "team_id": insight["team_id"],
-        "insight_id": insight["id"],
-        "dashboard_id": None,
-        "complete": False,
-        "error": False,
-        "error_message": None,
-        "results": None,
-        "start_time": iso(started),
-        "end_time": None,
-        "expiration_time": iso(started + QUERY_STATUS_TTL),
-        "task_id": None,
-        "query_progress": None,
-    }
+    status = dict.fromkeys(("dashboard_id", "error_message", "results", "end_time", "task_id", "query_progress"))
+    status |= {"id": computation["id"], "query_async": True, "team_id": insight["team_id"], "complete": False}
+    status |= {"insight_id": insight["id"], "error": False, "start_time": iso(started)}
+    return status | {"expiration_time": iso(started + QUERY_STATUS_TTL)}
 
 
 def _start(call: Call, insight: dict[str, Any]) -> dict[str, Any]:
-    finishes = call.now + timedelta(seconds=call.sandbox.async_seconds)
-    computation = {
-        "id": str(uuid.uuid4()),
-        "team_id": insight["team_id"],
-        "insight_id": insight["id"],
-        "query_hash": query_hash(insight["query"]),
-        "started_at": iso(call.now),
-        "finishes_at": iso(finishes),
-    }
+    finishes = iso(call.now + timedelta(seconds=call.sandbox.async_seconds))
+    computation = {"id": str(uuid.uuid4()), "team_id": insight["team_id"], "insight_id": insight["id"]}
+    computation |= {"query_hash": query_hash(insight["query"]), "started_at": iso(call.now), "finishes_at": finishes}
     call.store.insert("computations", computation)
-    return _status(call, insight, computation)
+    return _status(insight, computation)
 
 
 def outcome(call: Call, insight: dict[str, Any], mode: str, requested: bool) -> Outcome:
@@ -168,4 +150,4 @@ def outcome(call: Call, insight: dict[str, Any], mode: str, requested: bool) -> 
     if mode == "lazy_async" and not fresh_enough:
         return from_cache(_start(call, insight))
     running = call.store.running_computation(insight["id"])
-    return from_cache(_status(call, insight, running) if running and cached is None else None)
+    return from_cache(_status(insight, running) if running and cached is None else None)
