@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -131,11 +132,23 @@ def _included_events(call: Call) -> tuple[str, ...]:
     return tuple(event for event in EVENTS if event in wanted)
 
 
-def _int_param(call: Call, name: str, default: int) -> int:
+NUMBER_RULES = {
+    "limit": f"between 1 and {MAX_STATS_LIMIT - 1}",
+    "offset": "zero or greater",
+    "sampling_factor": "greater than 0 and at most 1",
+    "max_element_chain_depth": "greater than zero",
+}
+
+
+def _number(call: Call, name: str, default: float, kind: type[Any], valid: Callable[[Any], bool]) -> Any:
+    """A numeric stats parameter, refused with PostHog's message when unreadable or out of range."""
     try:
-        return int(call.query.get(name, str(default)))
+        value = kind(call.query.get(name, str(default)))
     except ValueError as exc:
-        raise invalid(f"{name} must be an integer") from exc
+        raise invalid(f"{name} must be {'an integer' if kind is int else 'a float'}") from exc
+    if not valid(value):
+        raise invalid(f"{name} must be {NUMBER_RULES[name]}")
+    return value
 
 
 def _property_filters(call: Call) -> list[dict[str, Any]]:
@@ -172,25 +185,19 @@ def _property_value(key: str, url: str) -> str | None:
 def _matches(prop: dict[str, Any], url: str) -> bool:
     """One event property filter on the only properties the sandbox keeps: $current_url and its parts."""
     actual = _property_value(str(prop.get("key")), url)
-    operator = prop.get("operator") or "exact"
+    operator = str(prop.get("operator") or "exact")
+    negated = operator in ("is_not", "not_icontains", "not_regex", "is_not_set")
+    if actual is None or operator in ("is_set", "is_not_set"):
+        return (actual is None) == negated
     expected = prop.get("value")
     options = [str(v) for v in expected] if isinstance(expected, list) else [str(expected)]
-    if operator == "is_set":
-        return actual is not None
-    if operator == "is_not_set":
-        return actual is None
-    if actual is None:
-        return operator in ("is_not", "not_icontains", "not_regex")
-    tests = {
-        "exact": lambda: actual in options,
-        "is_not": lambda: actual not in options,
-        "icontains": lambda: any(o.lower() in actual.lower() for o in options),
-        "not_icontains": lambda: not any(o.lower() in actual.lower() for o in options),
-        "regex": lambda: any(re.search(o, actual) for o in options),
-        "not_regex": lambda: not any(re.search(o, actual) for o in options),
+    tests: dict[str, Callable[[str], Any]] = {
+        "exact": lambda option: actual == option,
+        "icontains": lambda option: option.lower() in actual.lower(),
+        "regex": lambda option: re.search(option, actual),
     }
-    test = tests.get(str(operator))
-    return bool(test()) if test else True
+    test = tests.get(operator.removeprefix("not_").replace("is_not", "exact"))
+    return test is None or any(test(option) for option in options) != negated
 
 
 def _attribute_filter(raw: str) -> list[str]:
@@ -245,25 +252,16 @@ def stats(call: Call) -> Response:
     except ValueError as exc:
         raise invalid("Invalid date range") from exc
     date_from = start_of_day(date_from)
-    limit = _int_param(call, "limit", STATS_DEFAULT_LIMIT)
-    if not 0 < limit < MAX_STATS_LIMIT:
-        raise invalid(f"limit must be between 1 and {MAX_STATS_LIMIT - 1}")
-    offset = _int_param(call, "offset", 0)
-    if offset < 0:
-        raise invalid("offset must be zero or greater")
-    try:
-        sampling = float(call.query.get("sampling_factor", "1"))
-    except ValueError as exc:
-        raise invalid("sampling_factor must be a float") from exc
-    if not 0 < sampling <= 1:
-        raise invalid("sampling_factor must be greater than 0 and at most 1")
+    limit = _number(call, "limit", STATS_DEFAULT_LIMIT, int, lambda n: 0 < n < MAX_STATS_LIMIT)
+    offset = _number(call, "offset", 0, int, lambda n: n >= 0)
+    _number(call, "sampling_factor", 1, float, lambda n: 0 < n <= 1)
     events = _included_events(call)
     patterns = _attribute_filter(call.query.get("data_attributes", ""))
-    depth: int | None = None
-    if "max_element_chain_depth" in call.query:
-        depth = _int_param(call, "max_element_chain_depth", 0)
-        if depth < 1:
-            raise invalid("max_element_chain_depth must be greater than zero")
+    depth = (
+        _number(call, "max_element_chain_depth", 0, int, lambda n: n >= 1)
+        if "max_element_chain_depth" in call.query
+        else None
+    )
     properties = _property_filters(call)
     today = start_of_day(call.now)
     newest = max(0, (today - start_of_day(date_to)) // timedelta(days=1))

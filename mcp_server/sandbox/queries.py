@@ -6,13 +6,9 @@ import json
 from typing import Any
 
 INSIGHT_KINDS = {
-    "TrendsQuery": "TRENDS",
-    "FunnelsQuery": "FUNNELS",
-    "RetentionQuery": "RETENTION",
-    "PathsQuery": "PATHS",
-    "StickinessQuery": "STICKINESS",
-    "LifecycleQuery": "LIFECYCLE",
+    f"{kind.capitalize()}Query": kind for kind in ("TRENDS", "FUNNELS", "RETENTION", "PATHS", "STICKINESS")
 }
+INSIGHT_KINDS["LifecycleQuery"] = "LIFECYCLE"
 SERIES_KINDS = ("EventsNode", "ActionsNode", "DataWarehouseNode", "GroupNode")
 WRAPPER_KINDS = ("InsightVizNode", "DataVisualizationNode", "DataTableNode")
 INTERVALS = ("minute", "hour", "day", "week", "month")
