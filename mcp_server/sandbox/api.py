@@ -19,15 +19,14 @@ from starlette.types import Receive, Scope, Send
 from mcp_server.sandbox import accounts, elements, insight_actions, insights
 from mcp_server.sandbox.errors import (
     ApiError,
-    bad_key,
     denied,
     method_not_allowed,
-    not_authenticated,
     not_found,
     parse_error,
     project_not_found,
     server_error,
     throttled,
+    unauthenticated,
 )
 from mcp_server.sandbox.faults import drop_connection
 from mcp_server.sandbox.keys import BY_VALUE, DemoKey, refusal
@@ -131,11 +130,11 @@ def _authenticate(request: Request, body: Any) -> DemoKey:
     if "personal_api_key" in request.query_params:
         sources.append(("query string", request.query_params["personal_api_key"]))
     if not sources:
-        raise not_authenticated()
+        raise unauthenticated(None)
     source, value = sources[0]
     key = BY_VALUE.get(value)
     if key is None:
-        raise bad_key(source)
+        raise unauthenticated(source)
     return key
 
 

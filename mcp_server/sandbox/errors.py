@@ -55,26 +55,13 @@ def denied(detail: str) -> ApiError:
     return ApiError(403, "authentication_error", "permission_denied", detail)
 
 
-def not_authenticated() -> ApiError:
-    """401 when no credentials came with the request."""
-    return ApiError(
-        401,
-        "authentication_error",
-        "not_authenticated",
-        "Authentication credentials were not provided.",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
-
-
-def bad_key(source: str) -> ApiError:
-    """401 for a personal API key PostHog does not know; `source` says where the key was found."""
-    return ApiError(
-        401,
-        "authentication_error",
-        "authentication_failed",
-        f"Personal API key found in request {source} is invalid.",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+def unauthenticated(source: str | None) -> ApiError:
+    """401: no credentials came with the request (None), or a personal API key PostHog does not know was found
+    in `source`."""
+    code, detail = ("not_authenticated", "Authentication credentials were not provided.")
+    if source is not None:
+        code, detail = "authentication_failed", f"Personal API key found in request {source} is invalid."
+    return ApiError(401, "authentication_error", code, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 def method_not_allowed(method: str) -> ApiError:
@@ -86,14 +73,8 @@ def throttled(wait: int | None) -> ApiError:
     """429 as DRF's Throttled: with a wait, its wording and Retry-After in whole seconds; without, neither."""
     if wait is None:
         return ApiError(429, "throttled_error", "throttled", "Request was throttled.")
-    unit = "second" if wait == 1 else "seconds"
-    return ApiError(
-        429,
-        "throttled_error",
-        "throttled",
-        f"Request was throttled. Expected available in {wait} {unit}.",
-        headers={"Retry-After": str(wait)},
-    )
+    detail = f"Request was throttled. Expected available in {wait} second{'' if wait == 1 else 's'}."
+    return ApiError(429, "throttled_error", "throttled", detail, headers={"Retry-After": str(wait)})
 
 
 def server_error() -> ApiError:

@@ -25,14 +25,9 @@ class Journal:
     def record(self, request: Request, raw_body: bytes) -> dict[str, Any]:
         """Log a request; the returned entry is completed later with `status` and `fault`."""
         query: dict[str, Any] = {}
-        for name, value in request.query_params.multi_items():
-            if name == "personal_api_key":
-                value = "[redacted]"
-            previous = query.get(name)
-            if previous is None:
-                query[name] = value
-            else:
-                query[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        for name in request.query_params:
+            values = ["[redacted]" if name == "personal_api_key" else v for v in request.query_params.getlist(name)]
+            query[name] = values[0] if len(values) == 1 else values
         body: Any = None
         body_text = None
         if raw_body:
