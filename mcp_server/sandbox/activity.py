@@ -32,15 +32,8 @@ def dashboards_change(before: list[int], after: list[int], names: dict[int, dict
     def described(ids: list[int]) -> list[dict[str, Any]]:
         return [{"id": i, "name": names[i]["name"] if i in names else None} for i in sorted(ids)]
 
-    return [
-        {
-            "type": "Insight",
-            "action": "changed",
-            "field": "dashboards",
-            "before": described(before),
-            "after": described(after),
-        }
-    ]
+    change = {"type": "Insight", "action": "changed", "field": "dashboards"}
+    return [change | {"before": described(before), "after": described(after)}]
 
 
 def log_insight(
@@ -57,45 +50,15 @@ def log_insight(
     name = insight.get("name") or insight.get("derived_name")
     if not name or (activity == "updated" and not change_list):
         return
-    detail = {
-        "id": None,
-        "changes": change_list,
-        "merge": None,
-        "trigger": None,
-        "name": name,
-        "short_id": insight["short_id"],
-        "type": None,
-    }
-    store.insert(
-        "activity",
-        {
-            "id": entry_id or str(uuid.uuid4()),
-            "team_id": insight["team_id"],
-            "scope": "Insight",
-            "item_id": str(insight["id"]),
-            "activity": activity,
-            "user_id": user_id,
-            "detail": detail,
-            "created_at": at,
-            "is_system": user_id is None,
-            "was_impersonated": False,
-            "client": client,
-        },
-    )
+    detail = dict.fromkeys(("id", "merge", "trigger", "type")) | {"changes": change_list, "name": name}
+    entry = {"id": entry_id or str(uuid.uuid4()), "team_id": insight["team_id"], "scope": "Insight"}
+    entry |= {"item_id": str(insight["id"]), "activity": activity, "user_id": user_id, "created_at": at}
+    entry |= {"is_system": user_id is None, "was_impersonated": False, "client": client}
+    store.insert("activity", entry | {"detail": detail | {"short_id": insight["short_id"]}})
 
 
 def serialize(entry: dict[str, Any], users: dict[int, dict[str, Any]]) -> dict[str, Any]:
     """ActivityLogSerializer plus the newer is_system / was_impersonated / client fields."""
-    user_id = entry["user_id"]
-    return {
-        "id": entry["id"],
-        "user": user_minimal(users.get(int(user_id)) if user_id is not None else None),
-        "activity": entry["activity"],
-        "scope": entry["scope"],
-        "item_id": entry["item_id"],
-        "detail": entry["detail"],
-        "created_at": entry["created_at"],
-        "is_system": bool(entry["is_system"]),
-        "was_impersonated": bool(entry["was_impersonated"]),
-        "client": entry["client"],
-    }
+    user = users.get(int(entry["user_id"])) if entry["user_id"] is not None else None
+    fields = ("activity", "scope", "item_id", "detail", "created_at", "is_system", "was_impersonated", "client")
+    return {"id": entry["id"], "user": user_minimal(user)} | {name: entry[name] for name in fields}
