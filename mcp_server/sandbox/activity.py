@@ -50,11 +50,11 @@ def log_insight(
     name = insight.get("name") or insight.get("derived_name")
     if not name or (activity == "updated" and not change_list):
         return
-    detail = dict.fromkeys(("id", "merge", "trigger", "type")) | {"changes": change_list, "name": name}
+    detail = {"id": None, "changes": change_list, "merge": None, "trigger": None, "name": name}
     entry = {"id": entry_id or str(uuid.uuid4()), "team_id": insight["team_id"], "scope": "Insight"}
     entry |= {"item_id": str(insight["id"]), "activity": activity, "user_id": user_id, "created_at": at}
     entry |= {"is_system": user_id is None, "was_impersonated": False, "client": client}
-    store.insert("activity", entry | {"detail": detail | {"short_id": insight["short_id"]}})
+    store.insert("activity", entry | {"detail": detail | {"short_id": insight["short_id"], "type": None}})
 
 
 def serialize(entry: dict[str, Any], users: dict[int, dict[str, Any]]) -> dict[str, Any]:
