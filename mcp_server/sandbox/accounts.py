@@ -21,13 +21,8 @@ def user_basic(user: dict[str, Any] | None) -> dict[str, Any] | None:
     """UserBasicSerializer: the `created_by` / `last_modified_by` object."""
     if user is None:
         return None
-    return {
-        "id": user["id"],
-        "uuid": user["uuid"],
-        "distinct_id": user["distinct_id"],
-        "first_name": user["first_name"],
-        "last_name": user["last_name"],
-        "email": user["email"],
+    basic = {name: user[name] for name in ("id", "uuid", "distinct_id", "first_name", "last_name", "email")}
+    return basic | {
         "is_email_verified": True,
         "hedgehog_config": None,
         "role_at_organization": user["role_at_organization"],
@@ -43,22 +38,11 @@ def user_minimal(user: dict[str, Any] | None) -> dict[str, Any]:
 
 def current_key(call: Call) -> Response:
     """`GET /api/personal_api_keys/@current/`: the key describing itself, never its value."""
-    key = call.key
-    return reply(
-        {
-            "id": key.id,
-            "label": key.label,
-            "value": None,
-            "mask_value": key.mask,
-            "created_at": KEYS_CREATED_AT,
-            "last_used_at": iso(call.now.replace(minute=0, second=0, microsecond=0)),
-            "user_id": key.user_id,
-            "scopes": reported_scopes(key),
-            "scoped_teams": list(key.scoped_teams),
-            "scoped_organizations": [],
-            "last_rolled_at": None,
-        }
-    )
+    key, last_used = call.key, iso(call.now.replace(minute=0, second=0, microsecond=0))
+    described: dict[str, Any] = {"id": key.id, "label": key.label, "value": None, "mask_value": key.mask}
+    described |= {"created_at": KEYS_CREATED_AT, "last_used_at": last_used, "user_id": key.user_id}
+    described |= {"scopes": reported_scopes(key), "scoped_teams": list(key.scoped_teams), "scoped_organizations": []}
+    return reply(described | {"last_rolled_at": None})
 
 
 def me(call: Call) -> Response:
