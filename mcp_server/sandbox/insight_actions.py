@@ -31,15 +31,10 @@ def _activity_page(call: Call, item_id: str | None) -> Response:
         raise server_error()
     entries, total = call.store.activity(call.project_id, "Insight", item_id, limit, (page - 1) * limit)
     users = call.store.users()
-    has_next = total > page * limit
-    return reply(
-        {
-            "results": [serialize(entry, users) for entry in entries],
-            "next": absolute_url_with(call.url, page + 1, limit, offset_alias="page") if has_next else None,
-            "previous": absolute_url_with(call.url, page - 1, limit, offset_alias="page") if page > 1 else None,
-            "total_count": total,
-        }
-    )
+    following = absolute_url_with(call.url, page + 1, limit, "page") if total > page * limit else None
+    preceding = absolute_url_with(call.url, page - 1, limit, "page") if page > 1 else None
+    results = [serialize(entry, users) for entry in entries]
+    return reply({"results": results, "next": following, "previous": preceding, "total_count": total})
 
 
 def insight_activity(call: Call) -> Response:

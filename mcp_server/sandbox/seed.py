@@ -40,21 +40,14 @@ def _draft(query: dict[str, Any]) -> dict[str, Any]:
     if source.get("kind") == "HogQLQuery":
         source["query"] = str(source["query"]) + "\nLIMIT 25"
     else:
-        source["dateRange"] = {
-            "date_from": "-90d" if (source.get("dateRange") or {}).get("date_from") == "-30d" else "-30d"
-        }
+        source["dateRange"] = {"date_from": "-90d" if source.get("dateRange") == {"date_from": "-30d"} else "-30d"}
     return draft
 
 
 def history(spec: dict[str, Any], final: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """The (before, after) states of an insight's updates, oldest first: one field changed at each."""
-    undo: dict[str, Any] = {
-        "name": f"{final['name']} (draft)",
-        "description": None,
-        "tags": [],
-        "dashboards": [],
-        "favorited": False,
-    }
+    undo: dict[str, Any] = {"name": f"{final['name']} (draft)", "description": None, "tags": []}
+    undo |= {"dashboards": [], "favorited": False}
     usable = [field for field in undo if final.get(field)]
     updates = int(spec.get("updates", 1))
     plan = usable[:updates] + ["query"] * max(0, updates - len(usable))
