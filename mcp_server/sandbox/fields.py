@@ -41,16 +41,12 @@ def text(value: Any, attr: str, *, max_length: int | None = None, allow_null: bo
 
 def boolean(value: Any, attr: str) -> bool:
     """A BooleanField."""
-    if value is True or value is False:
-        return bool(value)
     if value is None:
         raise invalid("This field may not be null.", attr, "null")
-    if value in (0, 1) and not isinstance(value, float):
-        return bool(value)
-    if isinstance(value, str) and value in TRUE_VALUES:
-        return True
-    if isinstance(value, str) and value in FALSE_VALUES:
-        return False
+    if (value in (0, 1) and not isinstance(value, float)) or (
+        isinstance(value, str) and value in TRUE_VALUES | FALSE_VALUES
+    ):
+        return value in (1, True) or value in TRUE_VALUES
     raise invalid("Must be a valid boolean.", attr)
 
 
@@ -82,12 +78,7 @@ def texts(value: Any, attr: str, *, allow_null: bool = False) -> list[str] | Non
     """A ListField of CharFields; item errors are reported as `attr__index`."""
     if value is None and allow_null:
         return None
-    items = listing(value, attr)
-    result = []
-    for index, item in enumerate(items):
-        checked = text(item, f"{attr}__{index}", allow_null=False)
-        result.append(str(checked))
-    return result
+    return [str(text(item, f"{attr}__{index}", allow_null=False)) for index, item in enumerate(listing(value, attr))]
 
 
 def integers(value: Any, attr: str, *, max_length: int | None = None, allow_empty: bool = True) -> list[int]:
@@ -97,25 +88,16 @@ def integers(value: Any, attr: str, *, max_length: int | None = None, allow_empt
         raise invalid("This list may not be empty.", attr, "empty")
     if max_length is not None and len(items) > max_length:
         raise invalid(f"Ensure this field has no more than {max_length} elements.", attr, "max_length")
-    result = []
-    for index, item in enumerate(items):
-        number = integer(item, f"{attr}__{index}", allow_null=False)
-        result.append(int(number or 0))
-    return result
+    return [int(integer(item, f"{attr}__{index}", allow_null=False) or 0) for index, item in enumerate(items)]
 
 
 def primary_keys(value: Any, attr: str, existing: set[int]) -> list[int]:
     """A many PrimaryKeyRelatedField: each id must be a pk of an existing object."""
     ids = []
     for item in listing(value, attr):
-        if isinstance(item, bool) or not isinstance(item, int | str):
+        if isinstance(item, bool) or not isinstance(item, int | str) or not str(item).lstrip("-").isdigit():
             raise invalid(f"Incorrect type. Expected pk value, received {_type_name(item)}.", attr, "incorrect_type")
-        try:
-            pk = int(item)
-        except ValueError as exc:
-            raise invalid(
-                f"Incorrect type. Expected pk value, received {_type_name(item)}.", attr, "incorrect_type"
-            ) from exc
+        pk = int(item)
         if pk not in existing:
             raise invalid(f'Invalid pk "{item}" - object does not exist.', attr, "does_not_exist")
         ids.append(pk)

@@ -53,28 +53,16 @@ class Call:
     body: Any
     now: datetime
 
-    @property
-    def store(self) -> Store:
-        return self.sandbox.store
+    store: Store = field(init=False)
+    query: QueryParams = field(init=False)
+    url: str = field(init=False)
+    client: str | None = field(init=False)
+    user_id: int = field(init=False)
 
-    @property
-    def query(self) -> QueryParams:
-        return self.request.query_params
-
-    @property
-    def url(self) -> str:
-        """The absolute request URL, which next/previous links are built from."""
-        return str(self.request.url)
-
-    @property
-    def client(self) -> str | None:
-        """The X-PostHog-Client header, recorded on activity entries."""
-        return self.request.headers.get("x-posthog-client")
-
-    @property
-    def user_id(self) -> int:
-        """The key owner's user id."""
-        return self.key.user_id
+    def __post_init__(self) -> None:
+        # The absolute URL builds next/previous links; X-PostHog-Client goes on activity entries.
+        self.store, self.query, self.url = self.sandbox.store, self.request.query_params, str(self.request.url)
+        self.client, self.user_id = self.request.headers.get("x-posthog-client"), self.key.user_id
 
 
 def reply(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
