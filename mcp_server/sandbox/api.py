@@ -64,43 +64,42 @@ def _route(pattern: str, project: bool = True, **actions: Action) -> Route:
     return Route(re.compile(pattern + "/?$"), {m.upper(): a for m, a in actions.items()}, project)
 
 
-INSIGHT_READ, INSIGHT_WRITE = "insight:read", "insight:write"
-ELEMENT_READ, ELEMENT_WRITE = "element:read", "element:write"
+def _model(pattern: str, scope: str, read: Handler, write: Handler, delete: Handler | None = None) -> Route:
+    """A model's list route (read lists, write creates) or, with `delete`, its detail route."""
+    reader, writer = Action(read, f"{scope}:read"), Action(write, f"{scope}:write")
+    if delete is None:
+        return _route(pattern, get=reader, post=writer)
+    return _route(pattern, get=reader, patch=writer, put=writer, delete=Action(delete, f"{scope}:write"))
+
+
+INSIGHT_READ, INSIGHT_WRITE, ELEMENT_READ = "insight:read", "insight:write", "element:read"
 # Action routes come before the detail routes they would otherwise be mistaken for.
 ROUTES = (
     _route(r"^/api/personal_api_keys/@current", project=False, get=Action(accounts.current_key, None, False)),
     _route(r"^/api/users/@me", project=False, get=Action(accounts.me, "user:read")),
-    _route(
-        r"^insights",
-        get=Action(insights.list_insights, INSIGHT_READ),
-        post=Action(insights.create_insight, INSIGHT_WRITE),
-    ),
+    _model(r"^insights", "insight", insights.list_insights, insights.create_insight),
     _route(r"^insights/my_last_viewed", get=Action(insight_actions.my_last_viewed, None)),
     _route(r"^insights/viewed", post=Action(insight_actions.viewed, INSIGHT_READ)),
     _route(r"^insights/cancel", post=Action(insight_actions.cancel, None)),
     _route(r"^insights/generate_metadata", post=Action(insight_actions.generate_metadata, INSIGHT_WRITE)),
     _route(r"^insights/activity", get=Action(insight_actions.all_activity, "activity_log:read")),
     _route(r"^insights/(?P<id>[^/]+)/activity", get=Action(insight_actions.insight_activity, "activity_log:read")),
-    _route(
+    _model(
         r"^insights/(?P<id>[^/]+)",
-        get=Action(insights.retrieve_insight, INSIGHT_READ),
-        patch=Action(insights.update_insight, INSIGHT_WRITE),
-        put=Action(insights.update_insight, INSIGHT_WRITE),
-        delete=Action(insights.destroy_insight, INSIGHT_WRITE),
+        "insight",
+        insights.retrieve_insight,
+        insights.update_insight,
+        insights.destroy_insight,
     ),
-    _route(
-        r"^elements",
-        get=Action(elements.list_elements, ELEMENT_READ),
-        post=Action(elements.create_element, ELEMENT_WRITE),
-    ),
+    _model(r"^elements", "element", elements.list_elements, elements.create_element),
     _route(r"^elements/stats", get=Action(elements.stats, ELEMENT_READ)),
     _route(r"^elements/values", get=Action(elements.values, ELEMENT_READ)),
-    _route(
+    _model(
         r"^elements/(?P<id>[^/]+)",
-        get=Action(elements.retrieve_element, ELEMENT_READ),
-        patch=Action(elements.update_element, ELEMENT_WRITE),
-        put=Action(elements.update_element, ELEMENT_WRITE),
-        delete=Action(elements.delete_element, ELEMENT_WRITE),
+        "element",
+        elements.retrieve_element,
+        elements.update_element,
+        elements.delete_element,
     ),
 )
 
