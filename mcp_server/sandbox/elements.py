@@ -27,6 +27,7 @@ MAX_VALUES = 100
 MAX_DATA_ATTRIBUTES = 50
 TEXT_FIELDS = ("text", "tag_name", "href", "attr_id")
 INT_FIELDS = ("nth_child", "nth_of_type", "order")
+SERIALIZED = ("text", "tag_name", "attr_class", "href", "attr_id", "nth_child", "nth_of_type", "attributes", "order")
 SITE = "https://hedgebox.example"
 CLICK_DAYS = 30
 TEST_ACCOUNT_SHARE = 0.04
@@ -35,17 +36,7 @@ STATS_HEADERS = {"Cache-Control": "public, max-age=30", "Vary": "Accept, Accept-
 
 def serialize(element: dict[str, Any]) -> dict[str, Any]:
     """ElementSerializer (posthog/api/element.py): no `id`, in list, retrieve and create answers alike."""
-    return {
-        "text": element["text"],
-        "tag_name": element["tag_name"],
-        "attr_class": element["attr_class"],
-        "href": element["href"],
-        "attr_id": element["attr_id"],
-        "nth_child": element["nth_child"],
-        "nth_of_type": element["nth_of_type"],
-        "attributes": element["attributes"],
-        "order": element["order"],
-    }
+    return {name: element[name] for name in SERIALIZED}
 
 
 def _find(call: Call) -> dict[str, Any]:
@@ -58,12 +49,8 @@ def _find(call: Call) -> dict[str, Any]:
 
 def _clean(body: dict[str, Any]) -> dict[str, Any]:
     clean: dict[str, Any] = {}
-    for name in TEXT_FIELDS:
-        if name in body:
-            clean[name] = fields.text(body[name], name, max_length=10_000)
-    for name in INT_FIELDS:
-        if name in body:
-            clean[name] = fields.integer(body[name], name)
+    clean |= {name: fields.text(body[name], name, max_length=10_000) for name in TEXT_FIELDS if name in body}
+    clean |= {name: fields.integer(body[name], name) for name in INT_FIELDS if name in body}
     if "attr_class" in body:
         clean["attr_class"] = fields.texts(body["attr_class"], "attr_class", allow_null=True)
     if "attributes" in body:
@@ -90,10 +77,8 @@ def retrieve_element(call: Call) -> Response:
 def create_element(call: Call) -> Response:
     """`POST elements/`: 201, but the row gets no group, so the project's list and detail routes never see it."""
     clean = _clean(fields.body_object(call.body))
-    element_id = call.store.add_element(None, clean)
-    element = call.store.element(None, element_id)
-    assert element is not None
-    return reply(serialize(element), 201)
+    call.store.add_element(None, clean)
+    return reply(serialize({**dict.fromkeys(SERIALIZED), "attributes": {}, **clean}), 201)
 
 
 def update_element(call: Call) -> Response:
