@@ -8,7 +8,7 @@ import logging
 import socket
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 import uvicorn
 
@@ -32,17 +32,9 @@ def banner(url: str, out: TextIO) -> None:
     print("\n".join(lines), file=out, flush=True)
 
 
-def serve(
-    host: str = "127.0.0.1",
-    port: int = DEFAULT_PORT,
-    db: str | None = None,
-    rate_limit: int | None = None,
-    rate_limit_hour: int | None = None,
-    *,
-    mcp_read_only_org: bool = False,
-) -> None:
-    """Serve a sandbox until interrupted; port 0 picks a free port, and the banner shows the real one."""
-    app = create_app(db, rate_limit=rate_limit, rate_limit_hour=rate_limit_hour, mcp_read_only_org=mcp_read_only_org)
+def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, **options: Any) -> None:
+    """Serve a sandbox (`options` go to `create_app`) until interrupted; port 0 picks a free port."""
+    app = create_app(**options)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -73,14 +65,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--mcp-read-only-org", action="store_true", help="refuse writes from MCP clients with 403")
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        serve(
-            args.host,
-            args.port,
-            args.db,
-            args.rate_limit,
-            args.rate_limit_hour,
-            mcp_read_only_org=args.mcp_read_only_org,
-        )
+        serve(**vars(args))
 
 
 if __name__ == "__main__":
