@@ -4,6 +4,7 @@ with their ids (PostHog's API never gives an element's id out). No key needed.""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,7 +27,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
             sandbox.faults.clear()
             return Response(status_code=204)
         if request.method == "GET":
-            return JSONResponse([fault.describe() for fault in sandbox.faults.active()])
+            return JSONResponse([asdict(fault) for fault in sandbox.faults.active()])
         try:
             options = json.loads(await request.body())
             if not isinstance(options, dict):
@@ -37,7 +38,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
             fault = sandbox.faults.add(kind, **options)
         except (ValueError, TypeError) as exc:
             return JSONResponse({"detail": str(exc)}, status_code=400)
-        return JSONResponse(fault.describe(), status_code=201)
+        return JSONResponse(asdict(fault), status_code=201)
 
     async def requests(request: Request) -> Response:
         if request.method == "DELETE":

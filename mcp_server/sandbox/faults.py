@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from starlette.responses import Response
@@ -61,15 +61,8 @@ class Fault:
 
     def matches(self, method: str, path: str) -> bool:
         """Whether a request is one this fault targets."""
-        if self.method and self.method.upper() != method.upper():
-            return False
-        if self.path and not path.startswith(self.path):
-            return False
-        return not (self.regex and not re.search(self.regex, path))
-
-    def describe(self) -> dict[str, Any]:
-        """The fault as JSON for the control endpoint."""
-        return asdict(self)
+        same_method = not self.method or self.method.upper() == method.upper()
+        return same_method and path.startswith(self.path or "") and bool(re.search(self.regex or "", path))
 
     def response(self) -> Response:
         """The answer for the kinds that replace PostHog's answer entirely."""
