@@ -16,17 +16,11 @@ from mcp_server.sandbox.state import Call
 from mcp_server.sandbox.store import Store
 
 # RefreshType in posthog/schema.py.
-MODES = {
-    "async",
-    "async_except_on_cache_miss",
-    "blocking",
-    "force_async",
-    "force_blocking",
+MODES = {"async", "async_except_on_cache_miss", "blocking", "force_async", "force_blocking"} | {
     "force_cache",
     "lazy_async",
 }
 TRUE_WORDS = {"", "true", "1", "yes"}
-FALSE_WORDS = {"false", "0", "no"}
 # Results older than this are stale; "lazy" modes accept results up to a day old.
 TARGET_AGE = {"minute": timedelta(minutes=1), "hour": timedelta(minutes=15), "week": timedelta(hours=24)}
 DEFAULT_TARGET_AGE = timedelta(hours=6)
@@ -51,14 +45,9 @@ def requested_mode(params: QueryParams) -> tuple[str, bool]:
     if "refresh" not in params:
         return "force_cache", False
     raw = params["refresh"]
-    word = raw.lower()
-    if word in TRUE_WORDS:
+    if raw.lower() in TRUE_WORDS:
         return "force_blocking", True
-    if word in FALSE_WORDS:
-        return "force_cache", False
-    if raw not in MODES:
-        return "force_cache", False
-    return raw, True
+    return (raw, True) if raw in MODES else ("force_cache", False)
 
 
 def _interval(query: Any) -> str:
