@@ -21,6 +21,7 @@ from mcp_server.posthog import MalformedReply, PostHogError, PostHogUnreachable
 KEYS_PAGE = "PostHog > Settings > Personal API keys"
 MISSING_SCOPE = re.compile(r"required scope '([^']+)'")
 NO_API_KEY_ACCESS = "does not support personal api key access"
+SHOWN_PROBLEMS = 10  # failing fields an error lists before "and N more"
 ECHO_RUN = 12  # characters of a secret that make an echo of it rather than a coincidence
 PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 # The key of the request in progress, when it carries its own: the log filter redacts it too.
@@ -64,15 +65,20 @@ class Target:
 
 
 def _show(value: object, limit: int = 80) -> str:
-    text = repr(value)
+    return _cut(repr(value), limit)
+
+
+def _cut(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def invalid_arguments(tool: str, error: ValidationError, accepted: Sequence[str]) -> ToolError:
     """The failing fields of a call and why, from pydantic's report."""
     problems = []
-    for item in error.errors(include_url=False):
-        where = ".".join(str(part) for part in item["loc"]) or "arguments"
+    reported = error.errors(include_url=False)
+    for item in reported[:SHOWN_PROBLEMS]:
+        # Argument names come from the caller and may be huge: echoed in part, like their values.
+        where = _cut(".".join(str(part) for part in item["loc"]) or "arguments")
         if item["type"] == "extra_forbidden":
             problems.append(f"unknown argument {where!r} (accepted: {', '.join(accepted) or 'none'})")
         elif item["type"] == "missing":
@@ -80,6 +86,8 @@ def invalid_arguments(tool: str, error: ValidationError, accepted: Sequence[str]
         else:
             message = item["msg"].removeprefix("Value error, ")
             problems.append(f"{where}: {message} (got {_show(item.get('input'))})")
+    if len(reported) > SHOWN_PROBLEMS:
+        problems.append(f"and {len(reported) - SHOWN_PROBLEMS} more")
     text = f"Invalid arguments for {tool}: " + "; ".join(problems) + ". Nothing was sent to PostHog."
     return ToolError(text, "invalid")
 

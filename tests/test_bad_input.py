@@ -203,3 +203,21 @@ def test_every_id_schema_is_bounded_to_posthogs_64_bit_range() -> None:
                 if schema.get("type") == "string" and "pattern" in schema:
                     assert "[0-9]{1,19}" in schema["pattern"], (tool.name, name)
     assert bounded == 12
+
+
+async def test_a_huge_unknown_argument_name_is_echoed_only_in_part() -> None:
+    fake = FakePostHog()
+    async with connect(fake) as client:
+        text = error_text(await client.call_tool("insights-list", {"x" * 1_000_000: 1}))
+    assert "unknown argument 'xxxx" in text
+    assert len(text) < 1000
+    assert fake.requests == []
+
+
+async def test_many_unknown_arguments_are_listed_ten_at_most() -> None:
+    fake = FakePostHog()
+    async with connect(fake) as client:
+        text = error_text(await client.call_tool("insights-list", {f"bogus{n}": 1 for n in range(1000)}))
+    assert text.count("unknown argument") == 10
+    assert "; and 990 more. Nothing was sent to PostHog." in text
+    assert fake.requests == []
