@@ -123,6 +123,11 @@ def unknown_tool(name: str, known: Sequence[str]) -> str:
     return f"Unknown tool {_show(name)}. Available tools: {', '.join(known)}."
 
 
+def unknown_resource(uri: str, template: str) -> str:
+    """The JSON-RPC error text for a resource URI this server does not serve (echoed in part)."""
+    return f"Unknown resource {_show(uri)}: expected {template}."
+
+
 def invalid_list_cursor() -> str:
     """The JSON-RPC error text for an MCP list cursor this server did not issue."""
     return "Invalid cursor: pass the nextCursor of the previous list result unchanged, or none."

@@ -66,9 +66,9 @@ def resource_handlers(app: App, resolve: AccountResolver) -> dict[str, Any]:
 
     async def read_resource(ctx: Context, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
         uri = str(params.uri)
-        match = URI.match(uri)
+        match = URI.fullmatch(uri)
         if match is None:
-            raise MCPError(code=RESOURCE_NOT_FOUND, message=f"Unknown resource {uri!r}: expected {TEMPLATE}.")
+            raise MCPError(code=RESOURCE_NOT_FOUND, message=errors.unknown_resource(uri, TEMPLATE))
         secrets = app.secrets()
         try:
             insight = await execute(

@@ -69,6 +69,18 @@ async def test_an_unknown_uri_is_a_resource_not_found_error_without_a_request() 
     assert fake.requests == []
 
 
+@pytest.mark.parametrize("uri", ["posthog://insights/Ab000012\n", "posthog://insights/" + "x" * 100_000 + "!"])
+async def test_a_uri_that_is_not_wholly_an_insight_is_refused_and_echoed_only_in_part(uri: str) -> None:
+    fake = FakePostHog()
+    async with connect(fake) as client:
+        with pytest.raises(MCPError) as raised:
+            await client.read_resource(uri)
+    assert raised.value.error.code == -32002
+    assert raised.value.error.message.startswith("Unknown resource 'posthog://insights/")
+    assert len(raised.value.error.message) < 300
+    assert fake.requests == []
+
+
 async def test_a_key_without_insight_read_lists_no_resources_and_cannot_read_them() -> None:
     fake = FakePostHog(scopes=["element:read"])
     async with connect(fake) as client:
