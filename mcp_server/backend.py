@@ -9,6 +9,8 @@ import json
 from typing import Any
 from urllib.parse import quote
 
+import anyio
+
 from mcp_server import errors, pages, shaping
 from mcp_server.accounts import Account
 from mcp_server.arguments import Arguments
@@ -72,6 +74,20 @@ class Backend:
         except MalformedReply as exc:
             raise errors.malformed(exc, target) from None
         context = shaping.Context(self.web_host, project_id, data)
+        # A large reply takes a while to shape: off the event loop, so that other requests (even ping) go on.
+        return await anyio.to_thread.run_sync(self._result, tool, reply, data, item_id, position, digest, context)
+
+    def _result(
+        self,
+        tool: Tool,
+        reply: Any,
+        data: dict[str, Any],
+        item_id: Any,
+        position: pages.Position,
+        digest: str,
+        context: shaping.Context,
+    ) -> dict[str, Any]:
+        reply = shaping.clip_depth(reply)
         if tool.page is not None:
             return self._page(tool, reply, data.get("limit", 0), position, digest, context)
         # PostHog answers some writes with no body: say what was done instead.
@@ -95,7 +111,10 @@ class Backend:
         assert tool.page is not None
         page = pages.read_page(tool.page, tool.name, reply, limit, position)
         items = [tool.shape.apply(item, context) for item in page.items]
-        frame = shaping.size({"results": [], "count": page.count, "next_cursor": "x" * 120})
+        total, paged = len(items), tool.page is not pages.PageStyle.BARE
+        # Room for the longest cursor and the longest note this page could carry.
+        longest = shaping.page_cut(total, total, self.response_budget, paged, tool.truncation_hint)
+        frame = shaping.size({"results": [], "count": page.count, "next_cursor": "x" * 120, "truncated": longest})
         kept = shaping.fit_items(items, frame, self.response_budget)
         items = items[:kept]
         if items and shaping.size(items[0]) + frame > self.response_budget:
@@ -105,9 +124,9 @@ class Backend:
         notes = [note for name, note in tool.empty_notes.items() if context.arguments.get(name) is not None]
         if notes and not page.items:
             result["note"] = " ".join(notes)
-        if tool.page is pages.PageStyle.BARE:
-            if kept < len(page.items):
-                result["truncated"] = f"Only the first {kept} of {len(page.items)} fit the response budget."
+        if kept < total:
+            result["truncated"] = shaping.page_cut(kept, total, self.response_budget, paged, tool.truncation_hint)
+        if not paged:
             return result
         if more:
             page_size = (position.page_size or limit) if tool.page is pages.PageStyle.NUMBERED else None

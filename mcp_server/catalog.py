@@ -176,10 +176,7 @@ TOOLS: tuple[Tool, ...] = (
         shape=s.INSIGHT_DETAIL,
         toolset="insights",
         echo=("client_query_id",),
-        truncation_hint=(
-            "Narrow the query (shorter date range, fewer breakdown values or series) with insight-update, "
-            "or raise POSTHOG_MCP_RESPONSE_BUDGET."
-        ),
+        truncation_hint="Raise POSTHOG_MCP_RESPONSE_BUDGET to get it whole; its url shows all of it in PostHog.",
     ),
     Tool(
         name="insight-create",

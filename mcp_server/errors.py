@@ -302,9 +302,10 @@ def unreachable(exc: PostHogUnreachable, target: Target) -> ToolError:
 
 
 def malformed(exc: MalformedReply, target: Target) -> ToolError:
-    """A success answer whose body is not JSON."""
+    """A success answer whose body is not JSON, or is nested too deeply to read."""
+    body = "JSON nested too deeply to read" if exc.too_deep else "not JSON"
     return ToolError(
-        f"PostHog answered {target.tool} with status {exc.status} but a body that is not JSON. "
+        f"PostHog answered {target.tool} with status {exc.status} but a body that is {body}. "
         f"Check that POSTHOG_HOST ({target.host}) is a PostHog instance."
     )
 

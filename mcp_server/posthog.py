@@ -97,13 +97,16 @@ class PostHogUnreachable(Exception):
 
 
 class MalformedReply(Exception):
-    """PostHog answered success with a body that is not JSON."""
+    """PostHog answered success with a body that is not JSON, or JSON nested too deeply to decode."""
 
-    def __init__(self, method: str, path: str, status: int) -> None:
-        super().__init__(f"{method} {path} answered {status} with a body that is not JSON")
+    def __init__(self, method: str, path: str, status: int, *, too_deep: bool = False) -> None:
+        super().__init__(
+            f"{method} {path} answered {status} with a body that is not {'decodable' if too_deep else 'JSON'}"
+        )
         self.method = method
         self.path = path
         self.status = status
+        self.too_deep = too_deep
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -121,7 +124,7 @@ def _body(response: httpx.Response) -> Any:
         return None
     try:
         return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return response.text[:500]
 
 
@@ -191,6 +194,8 @@ class PostHogClient:
                         return response.json()
                     except (json.JSONDecodeError, UnicodeDecodeError):
                         raise MalformedReply(method, path, response.status_code) from None
+                    except RecursionError:
+                        raise MalformedReply(method, path, response.status_code, too_deep=True) from None
                 error = PostHogError(
                     method,
                     path,

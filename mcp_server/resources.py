@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import mcp_types as types
 from mcp.shared.exceptions import MCPError
@@ -13,7 +15,13 @@ from mcp_server.app import App
 from mcp_server.catalog import BY_NAME
 from mcp_server.dispatch import AccountResolver, Context, deferred_account, execute
 
+log = logging.getLogger(__name__)
+
+P = TypeVar("P")
+R = TypeVar("R")
+
 TEMPLATE = "posthog://insights/{short_id}"
+SHORT_ID = re.compile(r"[A-Za-z0-9]+")
 URI = re.compile(r"^posthog://insights/([A-Za-z0-9]+)$")
 MIME = "application/json"
 PAGE_SIZE = 50
@@ -23,6 +31,39 @@ CODES = {"invalid": types.INVALID_PARAMS, "refused": types.INVALID_PARAMS, "not_
 
 def _protocol_error(exc: errors.ToolError, secrets: list[str]) -> MCPError:
     return MCPError(code=CODES.get(exc.kind, types.INTERNAL_ERROR), message=errors.redact(exc.message, secrets))
+
+
+def _guarded(method: str, handler: Callable[[Context, P], Awaitable[R]]) -> Callable[[Context, P], Awaitable[R]]:
+    """The handler, answering any unexpected failure with a JSON-RPC internal error (the SDK would send code 0)."""
+
+    async def guarded(ctx: Context, params: P) -> R:
+        try:
+            return await handler(ctx, params)
+        except MCPError:
+            raise
+        except Exception as exc:
+            log.exception("%s failed unexpectedly", method)
+            raise MCPError(code=types.INTERNAL_ERROR, message=errors.internal(method, exc).message) from None
+
+    return guarded
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _resource(item: Any) -> types.Resource | None:
+    """An insight of the list as a resource; None for anything that is not an insight with a short_id."""
+    short_id = item.get("short_id") if isinstance(item, dict) else None
+    if not isinstance(short_id, str) or not SHORT_ID.fullmatch(short_id):
+        return None
+    return types.Resource(
+        uri=TEMPLATE.format(short_id=short_id),
+        name=short_id,
+        title=_text(item.get("name")),
+        description=_text(item.get("description")),
+        mime_type=MIME,
+    )
 
 
 def resource_handlers(app: App, resolve: AccountResolver) -> dict[str, Any]:
@@ -51,17 +92,7 @@ def resource_handlers(app: App, resolve: AccountResolver) -> dict[str, Any]:
             if exc.kind == "refused":
                 return types.ListResourcesResult(resources=[])
             raise _protocol_error(exc, secrets) from None
-        resources = [
-            types.Resource(
-                uri=TEMPLATE.format(short_id=item["short_id"]),
-                name=item["short_id"],
-                title=item.get("name"),
-                description=item.get("description"),
-                mime_type=MIME,
-            )
-            for item in page["results"]
-            if item.get("short_id")
-        ]
+        resources = [resource for item in page["results"] if (resource := _resource(item)) is not None]
         return types.ListResourcesResult(resources=resources, next_cursor=page["next_cursor"])
 
     async def read_resource(ctx: Context, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
@@ -81,6 +112,6 @@ def resource_handlers(app: App, resolve: AccountResolver) -> dict[str, Any]:
 
     return {
         "on_list_resource_templates": list_templates,
-        "on_list_resources": list_resources,
-        "on_read_resource": read_resource,
+        "on_list_resources": _guarded("resources/list", list_resources),
+        "on_read_resource": _guarded("resources/read", read_resource),
     }

@@ -252,6 +252,20 @@ STATS_ROW = Shape(keep=("count", "type", "hash", "elements"), nested={"elements"
 VALUE = Shape(keep=("name",))
 
 
+# No PostHog object comes near this depth; the SDK cannot serialise results much deeper (about 250 levels).
+MAX_DEPTH = 64
+TOO_DEEP = f"[nested more than {MAX_DEPTH} levels deep: left out]"
+
+
+def clip_depth(value: Any, levels: int = MAX_DEPTH) -> Any:
+    """The value with every object or list nested more than `levels` deep replaced by TOO_DEEP."""
+    if isinstance(value, dict):
+        return {k: clip_depth(v, levels - 1) for k, v in value.items()} if levels else TOO_DEEP
+    if isinstance(value, list):
+        return [clip_depth(v, levels - 1) for v in value] if levels else TOO_DEEP
+    return value
+
+
 def size(value: Any) -> int:
     """Characters of compact JSON."""
     return len(dumps(value))
@@ -272,39 +286,80 @@ def fit_items(items: list[Any], frame: int, budget: int) -> int:
     return len(items)
 
 
+def page_cut(kept: int, total: int, budget: int, paged: bool, hint: str) -> str:
+    """The note on a page cut by the response budget: how many items fit, and how to get the rest."""
+    if paged:
+        rest = "pass next_cursor as cursor to continue from the first one left out."
+    else:
+        rest = f"this list has no further pages. {hint}"
+    return f"Only the first {kept} of the {total} items fit the response budget of {budget} characters; {rest}"
+
+
 PROTECTED = frozenset({"id", "short_id", "name", "url", "note", "truncated", "client_query_id", "ok"})
+# The note names at most this many dropped fields, each cut to NOTE_NAME characters, so that it stays small.
+NOTE_NAMES = 5
+NOTE_NAME = 40
+NOTE_CUT = 120
 
 
 def fit_object(obj: dict[str, Any], budget: int, hint: str) -> dict[str, Any]:
-    """The object with its largest fields shortened until it fits, and a note saying what was cut and how to get it.
+    """The object within `budget` characters, with a `truncated` note saying what was cut and how to get it.
 
-    Fields keep their types: lists keep their leading items, strings their start, and within one object lists of
-    the same length are cut alike, so a series' `data` and `days` stay aligned.
+    Each field is measured once. The largest field that can make room alone is shortened keeping its type (lists
+    keep their leading items, strings their start, and lists of the same length within one object are cut alike,
+    so a series' `data` and `days` stay aligned); larger ones are dropped whole, largest first. Protected fields
+    (ids, name, url, notes) go last, only when they alone exceed the budget.
     """
     if size(obj) <= budget:
         return obj
-    result = dict(obj)
-    cuts: dict[str, str] = {}
-    stuck: set[str] = set()
+    result = {name: value for name, value in obj.items() if name != "truncated"}
+    # What each field adds to the compact JSON, '"name":value,': the braces and the note are counted below.
+    cost = {name: size({name: value}) - 1 for name, value in result.items()}
+    used = 1 + sum(cost.values())
+    shortened: list[str] = []
+    dropped: list[str] = []
 
-    def note() -> str:
-        done = "; ".join(name + how for name, how in cuts.items())
-        return f"Shortened to fit the response budget of {budget} characters ({done}). {hint}"
+    def excess() -> int:
+        return used + size({"truncated": _note(budget, shortened, dropped, hint)}) - 1 - budget
 
-    for _ in range(len(obj) + 20):
-        over = size({**result, "truncated": note()}) - budget
-        candidates = [(size(value), name) for name, value in result.items() if name not in PROTECTED | stuck]
-        if over <= 0 or not candidates:
+    for name in sorted(result, key=lambda n: (n in PROTECTED, -cost[n])):
+        over = excess()
+        if over <= 0:
             break
-        field_size, name = max(candidates)
-        # Always cut from the original, so that the note counts what PostHog sent.
-        shortened, how = _shorten(obj[name], max(field_size - over, 0))
-        if size(shortened) >= field_size:
-            stuck.add(name)
-            continue
-        result[name], cuts[name] = shortened, how
-    result["truncated"] = note()
+        value_size = cost[name] - size(name) - 2
+        # Room for the value, keeping some for the few words the note will add about it.
+        room = value_size - over - NOTE_CUT - 3
+        if room > 0:
+            # Always cut from the original, so that the note counts what PostHog sent.
+            value, how = _shorten(obj[name], room)
+            saved = value_size - size(value)
+            used -= saved
+            shortened.append(_clip(name + how, NOTE_CUT))
+            if excess() <= 0:
+                result[name] = value
+                break
+            used += saved
+            shortened.pop()
+        del result[name]
+        used -= cost[name]
+        dropped.append(name)
+    note = _note(budget, shortened, dropped, hint)
+    result["truncated"] = note if excess() <= 0 else _note(budget, [], [], "")
     return result
+
+
+def _clip(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def _note(budget: int, shortened: list[str], dropped: list[str], hint: str) -> str:
+    cuts = list(shortened)
+    if dropped:
+        names = ", ".join(_clip(name, NOTE_NAME) for name in dropped[:NOTE_NAMES])
+        more = f" and {len(dropped) - NOTE_NAMES} more fields" if len(dropped) > NOTE_NAMES else ""
+        cuts.append(f"dropped {names}{more}")
+    done = f" ({'; '.join(cuts)})" if cuts else ""
+    return f"Shortened to fit the response budget of {budget} characters{done}. {hint}".rstrip()
 
 
 def _longest_prefix(length: int, fits: Callable[[int], bool]) -> int:
@@ -321,11 +376,13 @@ def _longest_prefix(length: int, fits: Callable[[int], bool]) -> int:
 
 def _shorten(value: Any, room: int) -> tuple[Any, str]:
     """A value of the same type within about `room` characters, and a few words on what was cut."""
-    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict | list | str):
-        inner, how = _shorten(value[0], max(room - 2, 0))
-        return [inner], f"[0]{how}"
     if isinstance(value, list) and value:
         kept = _longest_prefix(len(value), lambda k: size(value[:k]) <= room)
+        if kept == 0 and isinstance(value[0], dict | list | str):
+            # Not even the first item fits whole: keep the start of it rather than nothing.
+            inner, how = _shorten(value[0], max(room - 2, 0))
+            rest = f" (first 1 of {len(value)} items)" if len(value) > 1 else ""
+            return [inner], f"[0]{how}{rest}"
         return value[:kept], f": first {kept} of {len(value)} items"
     if isinstance(value, dict) and value:
         name = max(value, key=lambda key: size(value[key]))
@@ -343,6 +400,6 @@ def _shorten(value: Any, room: int) -> tuple[Any, str]:
         shortened, how = _shorten(inner, max(room - (size(value) - size(inner)), 0))
         return {**value, name: shortened}, f".{name}{how}"
     if isinstance(value, str):
-        keep = max(room - 3, 0)
+        keep = _longest_prefix(len(value), lambda k: size(value[:k] + "…") <= room)
         return value[:keep] + "…", f": first {keep} of {len(value)} characters"
     return value, ": could not be shortened"

@@ -137,7 +137,7 @@ async def test_an_object_over_the_budget_has_its_largest_field_shortened_with_a_
         result = payload(await client.call_tool("insight-get", {"id": 12}))
     assert len(json.dumps(result, separators=(",", ":"), ensure_ascii=False)) <= 20_000
     assert "result: first" in result["truncated"]
-    assert "Narrow the query" in result["truncated"]
+    assert "POSTHOG_MCP_RESPONSE_BUDGET" in result["truncated"]
     assert result["short_id"] == "Ab000012"
 
 
