@@ -300,6 +300,8 @@ PROTECTED = frozenset({"id", "short_id", "name", "url", "note", "truncated", "cl
 NOTE_NAMES = 5
 NOTE_NAME = 40
 NOTE_CUT = 120
+# Deep enough for a series' `data` inside an insight's `result`; deeper fields are dropped rather than shortened.
+SHORTEN_LEVELS = 6
 
 
 def fit_object(obj: dict[str, Any], budget: int, hint: str) -> dict[str, Any]:
@@ -374,18 +376,22 @@ def _longest_prefix(length: int, fits: Callable[[int], bool]) -> int:
     return low
 
 
-def _shorten(value: Any, room: int) -> tuple[Any, str]:
-    """A value of the same type within about `room` characters, and a few words on what was cut."""
+def _shorten(value: Any, room: int, levels: int = SHORTEN_LEVELS) -> tuple[Any, str]:
+    """A value of the same type within about `room` characters, and a few words on what was cut.
+
+    It looks at most `levels` levels down: each level measures the whole value again.
+    """
     if isinstance(value, list) and value:
         kept = _longest_prefix(len(value), lambda k: size(value[:k]) <= room)
-        if kept == 0 and isinstance(value[0], dict | list | str):
+        if kept == 0 and levels and isinstance(value[0], dict | list | str):
             # Not even the first item fits whole: keep the start of it rather than nothing.
-            inner, how = _shorten(value[0], max(room - 2, 0))
+            inner, how = _shorten(value[0], max(room - 2, 0), levels - 1)
             rest = f" (first 1 of {len(value)} items)" if len(value) > 1 else ""
             return [inner], f"[0]{how}{rest}"
         return value[:kept], f": first {kept} of {len(value)} items"
-    if isinstance(value, dict) and value:
-        name = max(value, key=lambda key: size(value[key]))
+    if isinstance(value, dict) and value and levels:
+        sizes = {key: size(v) for key, v in value.items()}
+        name = max(sizes, key=sizes.__getitem__)
         inner = value[name]
         if isinstance(inner, list) and len(inner) > 1:
             length = len(inner)
@@ -397,7 +403,9 @@ def _shorten(value: Any, room: int) -> tuple[Any, str]:
             aligned = [key for key, v in value.items() if isinstance(v, list) and len(v) == length and key != name]
             beside = f" (and {', '.join(aligned)} alike)" if aligned else ""
             return cut(kept), f".{name}: first {kept} of {length} items{beside}"
-        shortened, how = _shorten(inner, max(room - (size(value) - size(inner)), 0))
+        # Everything but the value itself, '{"key":,...}', from the sizes already measured.
+        around = 1 + sum(size(key) + sizes[key] + 2 for key in value) - sizes[name]
+        shortened, how = _shorten(inner, max(room - around, 0), levels - 1)
         return {**value, name: shortened}, f".{name}{how}"
     if isinstance(value, str):
         keep = _longest_prefix(len(value), lambda k: size(value[:k] + "…") <= room)

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from mcp_server import __version__
+from mcp_server import __version__, shaping
 from mcp_server.catalog import DEFAULT_TOOLSETS, TOOLS, TOOLSETS, TOOLSETS_SETTING
 from mcp_server.config import OPTIONS
 
@@ -83,3 +83,8 @@ def test_the_manifest_passes_settings_as_the_documented_environment_variables() 
         if not spec.get("required"):
             assert "default" in spec, f"optional {key} needs a default, or hosts pass the placeholder through"
     assert MANIFEST["user_config"]["api_key"]["sensitive"] is True
+
+
+def test_the_readme_states_the_depth_limit_and_its_marker() -> None:
+    assert f"nested more than {shaping.MAX_DEPTH} levels deep" in README
+    assert f"`{shaping.TOO_DEEP}`" in README
