@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -27,6 +28,15 @@ async def test_a_file_database_is_reused_by_the_next_sandbox(tmp_path: Path) -> 
     count = (await client(db).get("/api/projects/1/insights/?basic=true")).json()["count"]
     assert (again.status_code, again.json()["description"]) == (200, "still here")
     assert count == 37
+
+
+async def test_a_file_from_an_older_sandbox_is_refused_with_the_fix(tmp_path: Path) -> None:
+    db = tmp_path / "old.sqlite3"
+    with sqlite3.connect(db) as old:
+        old.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        old.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    with pytest.raises(ValueError, match="older sandbox's data; delete it or choose another file"):
+        create_app(str(db))
 
 
 async def test_an_in_memory_sandbox_starts_fresh_each_time() -> None:
