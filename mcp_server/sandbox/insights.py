@@ -22,7 +22,8 @@ from mcp_server.sandbox.state import Call, empty, reply
 MAX_SEARCH_LENGTH = 200
 MAX_NAME_LENGTH = 400
 TRUE_STRINGS = {"y", "yes", "t", "true", "on", "1"}
-MATERIAL_FIELDS = {"name", "description", "query", "filters"}
+# Insight.MATERIAL_INSIGHT_FIELDS (products/product_analytics/backend/models/insight.py): they bump last_modified_at.
+MATERIAL_FIELDS = {"name", "description", "filters"}
 # Ordering accepted by `order`; other field names fail in PostHog's ORM, which answers 500.
 ORDERABLE = set(
     "id short_id name derived_name description created_at last_modified_at updated_at last_viewed_at favorited saved "  # noqa: SIM905

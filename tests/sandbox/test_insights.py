@@ -379,6 +379,16 @@ async def test_patch_updates_only_what_it_names_and_marks_the_insight_saved(api:
     assert body["last_modified_by"]["id"] == 1
 
 
+async def test_only_name_description_and_filters_bump_last_modified(api: Api, sandbox: Sandbox) -> None:
+    """Insight.MATERIAL_INSIGHT_FIELDS in products/product_analytics/backend/models/insight.py."""
+    before = (await api().get(PROJECT + "insights/102/")).json()["last_modified_at"]
+    later = sandbox.now() + timedelta(minutes=5)
+    sandbox.clock = lambda: later
+    queried = (await api().patch(PROJECT + "insights/102/", json={"query": VIZ})).json()["last_modified_at"]
+    renamed = (await api().patch(PROJECT + "insights/102/", json={"name": "Signups"})).json()["last_modified_at"]
+    assert queried == before != renamed
+
+
 async def test_patch_keeps_saved_false_when_the_body_says_so(api: Api) -> None:
     body = (await api().patch(PROJECT + "insights/132/", json={"saved": False, "name": "Draft"})).json()
     assert body["saved"] is False
