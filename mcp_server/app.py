@@ -43,7 +43,9 @@ class App:
             transport = embedded_transport(settings.sandbox_db)
         # One call may wait a whole read timeout and still retry once within its deadline.
         client_options.setdefault("policy", RetryPolicy(deadline=max(90.0, settings.timeout + 30)))
-        client = PostHogClient(base_url, timeout=settings.timeout, transport=transport, **client_options)
+        client = PostHogClient(
+            base_url, timeout=settings.timeout, max_reply=settings.max_reply, transport=transport, **client_options
+        )
         backend = Backend(settings.posthog_host, settings.response_budget)
         default_account = None
         if settings.api_key:

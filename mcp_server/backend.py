@@ -15,7 +15,7 @@ from mcp_server import errors, pages, shaping
 from mcp_server.accounts import Account
 from mcp_server.arguments import Arguments
 from mcp_server.catalog import Tool
-from mcp_server.posthog import MalformedReply, PostHogError, PostHogUnreachable
+from mcp_server.posthog import MalformedReply, PostHogError, PostHogUnreachable, ReplyTooLarge
 
 PAGING_ARGUMENTS = frozenset({"limit", "cursor"})
 
@@ -71,6 +71,8 @@ class Backend:
             raise errors.from_posthog(exc, target) from None
         except PostHogUnreachable as exc:
             raise errors.unreachable(exc, target) from None
+        except ReplyTooLarge as exc:
+            raise errors.reply_too_large(exc, target) from None
         except MalformedReply as exc:
             raise errors.malformed(exc, target) from None
         context = shaping.Context(self.web_host, project_id, data)
@@ -90,8 +92,13 @@ class Backend:
         reply = shaping.clip_depth(reply)
         if tool.page is not None:
             return self._page(tool, reply, data.get("limit", 0), position, digest, context)
-        # PostHog answers some writes with no body: say what was done instead.
-        result = tool.shape.apply(reply, context) if isinstance(reply, dict) and reply else {"ok": True}
+        if isinstance(reply, dict):
+            result = tool.shape.apply(reply, context)
+        elif reply is None and tool.empty_reply:
+            # PostHog answers this write with no body: say what was done instead.
+            result = {"ok": True}
+        else:
+            raise errors.unexpected_reply(tool.name, "a JSON object")
         for name in tool.echo:
             value = item_id if name == "id" else data.get(name)
             if value is not None:
@@ -129,7 +136,10 @@ class Backend:
         if not paged:
             return result
         if more:
+            offset = pages.following(page, position, kept)
+            if offset is None:
+                result["note"] = errors.no_progress()
+                return result
             page_size = (position.page_size or limit) if tool.page is pages.PageStyle.NUMBERED else None
-            next_position = pages.Position(position.offset + kept, page_size)
-            result["next_cursor"] = pages.encode_cursor(tool.name, digest, next_position)
+            result["next_cursor"] = pages.encode_cursor(tool.name, digest, pages.Position(offset, page_size))
         return result

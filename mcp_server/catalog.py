@@ -59,6 +59,7 @@ class Tool:
     local: frozenset[str] = frozenset()
     done: Mapping[str, Any] = field(default_factory=dict)
     recheck_with: str | None = None
+    empty_reply: bool = False  # PostHog answers with no body; the result says what was done
     truncation_hint: str = "Raise POSTHOG_MCP_RESPONSE_BUDGET to get it whole."
     empty_notes: Mapping[str, str] = field(default_factory=dict)
     """Argument name -> a note an empty answer carries when that argument was given."""
@@ -298,6 +299,7 @@ TOOLS: tuple[Tool, ...] = (
         noun="insight",
         shape=s.Shape(),
         toolset="insights",
+        empty_reply=True,
         echo=("insight_ids",),
     ),
     Tool(
@@ -336,6 +338,7 @@ TOOLS: tuple[Tool, ...] = (
         noun="insight",
         shape=s.Shape(),
         toolset="insights",
+        empty_reply=True,
         echo=("client_query_id",),
     ),
     Tool(
@@ -430,6 +433,7 @@ TOOLS: tuple[Tool, ...] = (
         noun="element",
         shape=s.Shape(),
         toolset="elements-legacy",
+        empty_reply=True,
         echo=("id",),
         done={"deleted": True},
         recheck_with="element-get",

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from mcp_server.posthog import DEFAULT_MAX_REPLY
+
 Transport = Literal["stdio", "sse", "http"]
 
 HOST_SHORTHANDS = {"us": "https://us.posthog.com", "eu": "https://eu.posthog.com"}
@@ -171,6 +173,14 @@ OPTIONS: tuple[Option, ...] = (
         "BYTES",
     ),
     Option(
+        "max_reply",
+        "--max-reply",
+        ("POSTHOG_MCP_MAX_REPLY",),
+        "int",
+        "Most bytes read from one PostHog answer; a longer one is refused (default 20000000).",
+        "BYTES",
+    ),
+    Option(
         "shutdown_grace",
         "--shutdown-grace",
         ("POSTHOG_MCP_SHUTDOWN_GRACE",),
@@ -217,6 +227,7 @@ class Settings:
     per_request_keys: bool = False
     stateless: bool = False
     max_body: int = 1_048_576
+    max_reply: int = DEFAULT_MAX_REPLY
     shutdown_grace: float = 30.0
     log_level: str = "warning"
 
@@ -296,7 +307,7 @@ def load(flags: Mapping[str, object], environ: Mapping[str, str] | None = None) 
     port = values.get("port", 8000)
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(f"--port must be between 0 and 65535, not {port}.")
-    for name in ("response_budget", "max_body"):
+    for name in ("response_budget", "max_body", "max_reply"):
         number = values.get(name)
         if isinstance(number, int) and number < 1000:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least 1000, not {number}.")

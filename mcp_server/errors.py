@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
@@ -16,7 +17,7 @@ from urllib.parse import quote, quote_plus
 
 from pydantic import ValidationError
 
-from mcp_server.posthog import MalformedReply, PostHogError, PostHogUnreachable
+from mcp_server.posthog import QUERY_FAILURES, MalformedReply, PostHogError, PostHogUnreachable, ReplyTooLarge
 
 KEYS_PAGE = "PostHog > Settings > Personal API keys"
 MISSING_SCOPE = re.compile(r"required scope '([^']+)'")
@@ -264,8 +265,15 @@ def from_posthog(exc: PostHogError, target: Target) -> ToolError:
             "cannot access it. Check POSTHOG_PROJECT_ID."
         )
     if status == 429:
-        when = f"in {exc.retry_after:.0f} seconds" if exc.retry_after is not None else "in a minute"
+        when = f"in {_seconds(exc.retry_after)}" if exc.retry_after is not None else "in a minute"
         return ToolError(f"PostHog is rate-limiting this API key (429). Retry {target.tool} {when}.{suffix}")
+    if status in QUERY_FAILURES:
+        advice = "" if exc.method in ("GET", "HEAD") else f" {_recheck_advice(target)}"
+        return ToolError(
+            f"PostHog could not run the query behind {target.tool} ({status}): "
+            f"{_quoted(exc, 'the query was too expensive')}. Retrying the same query will not help: "
+            f"narrow it (a shorter date range, fewer series, breakdowns or filters) and try again.{advice}"
+        )
     if status >= 500:
         advice = "Retry later."
         if exc.method not in ("GET", "HEAD"):
@@ -278,6 +286,11 @@ def from_posthog(exc: PostHogError, target: Target) -> ToolError:
             "to (for example https://us.posthog.com or https://eu.posthog.com)."
         )
     return ToolError(f"PostHog answered {status} to {target.tool}: {_quoted(exc, 'no detail given')}.")
+
+
+def _seconds(seconds: float) -> str:
+    whole = max(1, math.ceil(seconds))
+    return "1 second" if whole == 1 else f"{whole} seconds"
 
 
 def _recheck_advice(target: Target) -> str:
@@ -308,6 +321,27 @@ def malformed(exc: MalformedReply, target: Target) -> ToolError:
         f"PostHog answered {target.tool} with status {exc.status} but a body that is {body}. "
         f"Check that POSTHOG_HOST ({target.host}) is a PostHog instance."
     )
+
+
+def reply_too_large(exc: ReplyTooLarge, target: Target) -> ToolError:
+    """A success answer longer than the most this server reads from PostHog."""
+    limit = f"larger than {exc.cap:,} bytes, the most this server reads (POSTHOG_MCP_MAX_REPLY or --max-reply)"
+    if exc.method not in ("GET", "HEAD"):
+        check = f" with {target.recheck_with}" if target.recheck_with else ""
+        return ToolError(
+            f"PostHog accepted {target.tool}, but its answer is {limit}, so it was not read. "
+            f"Do not repeat the call: check{check} what it changed."
+        )
+    return ToolError(
+        f"PostHog's answer to {target.tool} is {limit}, so reading stopped there. Ask for less (a smaller limit, "
+        "narrower filters, or a query over a shorter date range with fewer series and breakdowns), "
+        "or raise POSTHOG_MCP_MAX_REPLY."
+    )
+
+
+def no_progress() -> str:
+    """The note ending a list whose page PostHog sent empty while saying more items follow."""
+    return "PostHog said more items follow but sent none, so the list ends here; some items may be missing."
 
 
 def unexpected_reply(tool: str, expected: str) -> ToolError:

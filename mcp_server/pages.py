@@ -36,11 +36,15 @@ class Position:
 
 @dataclass(frozen=True)
 class Page:
-    """The items of one call, the total when PostHog gives one, and whether more follow."""
+    """The items of one call, the total when PostHog gives one, and whether more follow.
+
+    `boundary` is where PostHog's next numbered page starts, when this call reached the end of the current one.
+    """
 
     items: list[Any]
     count: int | None
     more: bool
+    boundary: int | None = None
 
 
 def arguments_digest(arguments: Mapping[str, Any]) -> str:
@@ -90,6 +94,13 @@ def request_params(style: PageStyle, limit: int, position: Position) -> dict[str
     return {"limit": str(limit), "offset": str(position.offset)}
 
 
+def following(page: Page, position: Position, kept: int) -> int | None:
+    """The offset the next call starts at, when it is past this one; None when the list cannot advance."""
+    if kept == len(page.items) and page.boundary is not None:
+        return page.boundary
+    return position.offset + kept if kept else None
+
+
 def _envelope(reply: Any, tool: str) -> tuple[list[Any], Mapping[str, Any]]:
     if isinstance(reply, Mapping) and isinstance(reply.get("results"), list):
         return reply["results"], reply
@@ -116,7 +127,11 @@ def read_page(style: PageStyle, tool: str, reply: Any, limit: int, position: Pos
         size = position.page_size or limit
         skip = position.offset % size
         window = items[skip : skip + limit]
+        # A page shorter than its size that links to another still ends here: carry on at the next page.
+        boundary = None
+        if more and items and skip + len(window) >= len(items):
+            boundary = (position.offset // size + 1) * size
         more = more or skip + len(window) < len(items)
-        return Page(window, _count(envelope.get("total_count")), more)
+        return Page(window, _count(envelope.get("total_count")), more, boundary)
     count = _count(envelope.get("count")) if style is PageStyle.OFFSET else None
     return Page(items[:limit], count, more or len(items) > limit)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -25,6 +26,18 @@ _call_deadline: ContextVar[float | None] = ContextVar("call_deadline", default=N
 # "posthog/mcp-server" is how PostHog recognises MCP clients, so an organisation's MCP read-only policy applies.
 USER_AGENT = f"posthog-mcp/{__version__} (posthog/mcp-server compatible)"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+# PostHog's query failures (posthog/exceptions.py): 504 ClickHouseQueryTimeOut, 512 estimated execution too long.
+QUERY_FAILURES = frozenset({504, 512})
+DEFAULT_MAX_REPLY = 20_000_000
+# Enough of an error answer for its `detail`; the rest is not read.
+ERROR_BODY_LIMIT = 65_536
+# A Retry-After beyond a day (or inf, nan, negative) is no instruction a caller can follow.
+MAX_RETRY_AFTER = 86_400.0
+# Any JSON escape; group 1 is an unpaired UTF-16 surrogate, which no UTF-8 writer can encode.
+ESCAPE = re.compile(
+    r"\\(?:u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|(u[dD][89a-fA-F][0-9a-fA-F]{2})|.)", re.DOTALL
+)
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 @dataclass(frozen=True)
@@ -109,23 +122,61 @@ class MalformedReply(Exception):
         self.too_deep = too_deep
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("retry-after")
-    if raw is None:
-        return None
+class ReplyTooLarge(MalformedReply):
+    """PostHog's successful answer was longer than the most this server reads; reading stopped there."""
+
+    def __init__(self, method: str, path: str, status: int, cap: int) -> None:
+        super().__init__(method, path, status)
+        self.args = (f"{method} {path} answered {status} with more than {cap} bytes",)
+        self.cap = cap
+
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    headers: httpx.Headers
+    content: bytes
+
+
+@dataclass(frozen=True)
+class _Fault:
+    """No usable answer: why, whether a write may have been applied, and whether resending is safe."""
+
+    reason: str
+    may_have_applied: bool
+    retryable: bool
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
     try:
-        return max(0.0, float(raw))
+        seconds = float(headers.get("retry-after", "nan"))
     except ValueError:
         return None
+    return seconds if 0 <= seconds <= MAX_RETRY_AFTER else None
 
 
-def _body(response: httpx.Response) -> Any:
-    if not response.content:
+def _lone_surrogate(match: re.Match[str]) -> str:
+    return "\\ufffd" if match.group(1) else match.group(0)
+
+
+def decode(raw: bytes) -> Any:
+    """JSON out of PostHog's bytes, always encodable as UTF-8: unpaired surrogates (escaped or raw) become U+FFFD.
+
+    NaN and Infinity, which are not JSON, become null.
+    """
+    text = raw.decode("utf-8", "replace")
+    if SURROGATE_ESCAPE.search(text):
+        text = ESCAPE.sub(_lone_surrogate, text)
+    return json.loads(text, parse_constant=lambda _: None)
+
+
+def _error_body(raw: bytes) -> Any:
+    if not raw:
         return None
     try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        return response.text[:500]
+        return decode(raw)
+    except (ValueError, RecursionError):
+        return raw.decode("utf-8", "replace")[:500]
 
 
 class PostHogClient:
@@ -136,6 +187,7 @@ class PostHogClient:
         base_url: str,
         *,
         timeout: float = 60.0,
+        max_reply: int = DEFAULT_MAX_REPLY,
         transport: httpx.AsyncBaseTransport | None = None,
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
@@ -143,6 +195,7 @@ class PostHogClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.max_reply = max_reply
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
         self._clock = clock
@@ -178,65 +231,85 @@ class PostHogClient:
             if remaining <= 0:
                 # Only reads are ever resent, and a throttled write did nothing: nothing half-done here.
                 raise PostHogUnreachable(method, path, "deadline", may_have_applied=False, seconds=policy.deadline)
-            try:
-                response = await self._send(method, path, key, params, json_body, min(self.timeout, remaining))
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                reason, may_have_applied, retryable = f"connect: {type(exc).__name__}", False, safe
-            except httpx.TimeoutException:
-                reason, may_have_applied, retryable = "timeout", not safe, False
-            except httpx.TransportError as exc:
-                reason, may_have_applied, retryable = f"dropped: {type(exc).__name__}", not safe, safe
-            else:
-                if response.status_code < 300:
-                    if not response.content:
-                        return None
-                    try:
-                        return response.json()
-                    except (json.JSONDecodeError, UnicodeDecodeError):
-                        raise MalformedReply(method, path, response.status_code) from None
-                    except RecursionError:
-                        raise MalformedReply(method, path, response.status_code, too_deep=True) from None
-                error = PostHogError(
-                    method,
-                    path,
-                    response.status_code,
-                    _body(response),
-                    retry_after=_retry_after(response),
-                    request_id=response.headers.get("x-request-id"),
-                    location=response.headers.get("location"),
-                )
-                if response.status_code == 429 and rate_limited < policy.rate_limit_retries:
-                    # Throttling happens before PostHog's view runs, so any method may be resent.
-                    wait = error.retry_after if error.retry_after is not None else policy.backoff * 2**rate_limited
-                    if waited_for_rate_limit + wait > policy.rate_limit_wait or wait >= deadline - self._clock():
-                        raise error
-                    rate_limited += 1
-                    waited_for_rate_limit += wait
-                    log.warning("%s %s throttled; retrying in %.1f s", method, path, wait)
-                    await self._sleep(wait)
-                    continue
-                if response.status_code >= 500 and safe and faults < policy.fault_retries:
+            outcome: _Reply | _Fault | None = None
+            # The deadline covers the whole exchange, so a body that trickles in cannot outlast it.
+            with anyio.move_on_after(remaining):
+                outcome = await self._attempt(method, path, key, params, json_body, min(self.timeout, remaining), safe)
+            if outcome is None:
+                raise PostHogUnreachable(method, path, "deadline", may_have_applied=not safe, seconds=policy.deadline)
+            if isinstance(outcome, _Fault):
+                if outcome.retryable and faults < policy.fault_retries:
                     faults += 1
-                    await self._backoff(method, path, f"status {response.status_code}", faults, deadline)
+                    await self._backoff(method, path, outcome.reason, faults, deadline)
                     continue
-                raise error
-            if retryable and faults < policy.fault_retries:
-                faults += 1
-                await self._backoff(method, path, reason, faults, deadline)
+                raise PostHogUnreachable(method, path, outcome.reason, may_have_applied=outcome.may_have_applied)
+            if outcome.status < 300:
+                if not outcome.content:
+                    return None
+                try:
+                    # A reply of many megabytes takes a while to decode: off the event loop.
+                    return await anyio.to_thread.run_sync(decode, outcome.content)
+                except ValueError:
+                    raise MalformedReply(method, path, outcome.status) from None
+                except RecursionError:
+                    raise MalformedReply(method, path, outcome.status, too_deep=True) from None
+            error = PostHogError(
+                method,
+                path,
+                outcome.status,
+                _error_body(outcome.content),
+                retry_after=_retry_after(outcome.headers),
+                request_id=outcome.headers.get("x-request-id"),
+                location=outcome.headers.get("location"),
+            )
+            if outcome.status == 429 and rate_limited < policy.rate_limit_retries:
+                # Throttling happens before PostHog's view runs, so any method may be resent.
+                wait = error.retry_after if error.retry_after is not None else policy.backoff * 2**rate_limited
+                if waited_for_rate_limit + wait > policy.rate_limit_wait or wait >= deadline - self._clock():
+                    raise error
+                rate_limited += 1
+                waited_for_rate_limit += wait
+                log.warning("%s %s throttled; retrying in %.1f s", method, path, wait)
+                await self._sleep(wait)
                 continue
-            raise PostHogUnreachable(method, path, reason, may_have_applied=may_have_applied)
+            retryable = outcome.status >= 500 and outcome.status not in QUERY_FAILURES
+            if retryable and safe and faults < policy.fault_retries:
+                faults += 1
+                await self._backoff(method, path, f"status {outcome.status}", faults, deadline)
+                continue
+            raise error
 
-    async def _send(
+    async def _attempt(
         self,
         method: str,
         path: str,
         key: str,
         params: Mapping[str, str] | None,
         json_body: Any,
-        timeout: float,  # noqa: ASYNC109 - a per-attempt httpx timeout, not a cancellation scope
-    ) -> httpx.Response:
+        timeout: float,  # noqa: ASYNC109 - a per-read httpx timeout; the deadline is the caller's cancel scope
+        safe: bool,
+    ) -> _Reply | _Fault:
+        """One exchange with PostHog: its answer, or the transport fault that prevented one."""
+        try:
+            return await self._exchange(method, path, key, params, json_body, timeout)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            return _Fault(f"connect: {type(exc).__name__}", may_have_applied=False, retryable=safe)
+        except httpx.TimeoutException:
+            return _Fault("timeout", may_have_applied=not safe, retryable=False)
+        except httpx.TransportError as exc:
+            return _Fault(f"dropped: {type(exc).__name__}", may_have_applied=not safe, retryable=safe)
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        key: str,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        timeout: float,  # noqa: ASYNC109 - a per-read httpx timeout, not a cancellation scope
+    ) -> _Reply:
         started = time.monotonic()
-        response = await self._http.request(
+        request = self._http.build_request(
             method,
             path,
             params=params,
@@ -244,8 +317,29 @@ class PostHogClient:
             headers={"Authorization": f"Bearer {key}"},
             timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
         )
+        response = await self._http.send(request, stream=True)
+        try:
+            content = await self._read(response, method, path)
+        finally:
+            await response.aclose()
         log.debug("%s %s -> %d in %.0f ms", method, path, response.status_code, (time.monotonic() - started) * 1000)
-        return response
+        return _Reply(response.status_code, response.headers, content)
+
+    async def _read(self, response: httpx.Response, method: str, path: str) -> bytes:
+        """The body, read no further than the cap: past it, a success is refused and an error's text cut."""
+        success = response.status_code < 300
+        cap = self.max_reply if success else min(self.max_reply, ERROR_BODY_LIMIT)
+        declared = response.headers.get("content-length", "")
+        if success and declared.isdigit() and int(declared) > cap:
+            raise ReplyTooLarge(method, path, response.status_code, cap)
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > cap:
+                if success:
+                    raise ReplyTooLarge(method, path, response.status_code, cap)
+                return bytes(body[:cap])
+        return bytes(body)
 
     @contextmanager
     def one_call(self) -> Iterator[None]:

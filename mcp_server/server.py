@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -46,17 +47,31 @@ def instructions(app: App) -> str:
     return text + (READ_ONLY_NOTE if app.settings.read_only else "")
 
 
+def _utf8(text: str) -> str:
+    """The text with unpaired surrogates replaced by U+FFFD: the transports' writers refuse them."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
 def success(result: dict[str, Any]) -> types.CallToolResult:
-    """A tool result: compact JSON text plus the same object as structured content."""
-    return types.CallToolResult(
-        content=[types.TextContent(type="text", text=shaping.dumps(result))],
-        structured_content=result,
-    )
+    """A tool result: compact JSON text plus the same object as structured content.
+
+    Raises when the result cannot be written (for the caller to answer as a failure), so the writer never does.
+    """
+    text = shaping.dumps(result)
+    if (clean := _utf8(text)) is not text:
+        text, result = clean, json.loads(clean)
+    answer = types.CallToolResult(content=[types.TextContent(type="text", text=text)], structured_content=result)
+    answer.model_dump_json(by_alias=True, exclude_none=True)
+    return answer
 
 
 def failure(message: str) -> types.CallToolResult:
     """A tool result the model reads as an error."""
-    return types.CallToolResult(content=[types.TextContent(type="text", text=message)], is_error=True)
+    return types.CallToolResult(content=[types.TextContent(type="text", text=_utf8(message))], is_error=True)
 
 
 def default_resolver(app: App) -> AccountResolver:

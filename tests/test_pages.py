@@ -233,3 +233,37 @@ async def test_a_walk_through_insights_sees_each_once_while_an_insight_not_yet_s
     walked = [item["id"] for item in first["results"] + rest]
     assert len(everything) > 6
     assert sorted(walked) == sorted(item["id"] for item in everything)
+
+
+@pytest.mark.parametrize(
+    ("tool", "path", "arguments"),
+    [
+        ("insights-list", "insights/", {}),
+        ("elements-stats-retrieve", "elements/stats/", {}),
+        ("insights-activity-retrieve", r"insights/12/activity/", {"id": 12}),
+    ],
+)
+async def test_an_empty_page_that_claims_more_ends_the_list_with_a_note(
+    tool: str, path: str, arguments: dict[str, Any]
+) -> None:
+    empty = {"results": [], "next": "https://x/?offset=100", "previous": None, "count": 5, "total_count": 5}
+    fake = FakePostHog().on("GET", path, empty)
+    async with connect(fake) as client:
+        page = payload(await client.call_tool(tool, arguments))
+    assert page["results"] == [] and page["next_cursor"] is None
+    assert "PostHog said more items follow but sent none" in page["note"]
+
+
+async def test_a_short_numbered_page_that_links_to_another_moves_on_to_that_page() -> None:
+    pages = {
+        "1": {"results": [activity(0), activity(1)], "next": "https://x/?page=2", "previous": None, "total_count": 7},
+        "2": {"results": [activity(5), activity(6)], "next": None, "previous": None, "total_count": 7},
+    }
+    fake = FakePostHog().on(
+        "GET", r"insights/12/activity/", lambda request: httpx.Response(200, json=pages[request.url.params["page"]])
+    )
+    async with connect(fake) as client:
+        items, seen = await walk(client, "insights-activity-retrieve", {"id": 12, "limit": 5, "include_values": True})
+    assert [i["detail"]["changes"][0]["before"] for i in items] == ["Old 0", "Old 1", "Old 5", "Old 6"]
+    assert [r.params["page"] for r in fake.tool_requests()] == ["1", "2"]
+    assert len({page["next_cursor"] for page in seen}) == len(seen)

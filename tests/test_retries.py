@@ -209,3 +209,59 @@ async def test_through_the_server_a_throttled_get_succeeds_after_waiting(fake: F
         result = payload(await client.call_tool("insight-get", {"id": 12}))
     assert result["id"] == 12
     assert len(fake.tool_requests()) == 2
+
+
+async def test_a_429_without_retry_after_backs_off_within_the_rate_limit_budget() -> None:
+    time = FakeTime()
+    handler, seen = sequence(httpx.Response(429, json={"type": "throttled_error", "code": "throttled"}))
+    policy = RetryPolicy()
+    with pytest.raises(PostHogError) as raised:
+        await client_for(handler, time).request("GET", "/x/", key=KEY)
+    assert raised.value.retry_after is None
+    assert len(seen) == 1 + policy.rate_limit_retries
+    assert time.sleeps == [0.5, 1.0, 2.0]
+    assert sum(time.sleeps) <= policy.rate_limit_wait
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "-5", "1e12", "soon"])
+async def test_a_retry_after_that_is_not_a_usable_number_counts_as_absent(value: str) -> None:
+    time = FakeTime()
+    handler, seen = sequence(throttled(value), httpx.Response(200, json={}))
+    assert await client_for(handler, time).request("GET", "/x/", key=KEY) == {}
+    assert len(seen) == 2
+    assert time.sleeps == [0.5]
+
+
+async def test_the_rate_limit_error_after_an_infinite_retry_after_names_no_infinite_wait(fake: FakePostHog) -> None:
+    fake.on("GET", "insights/12/", throttled("inf"))
+    async with connect(fake) as client:
+        message = error_text(await client.call_tool("insight-get", {"id": 12}))
+    assert "inf" not in message
+    assert "Retry insight-get in a minute." in message
+
+
+async def test_the_rate_limit_error_speaks_of_one_second_in_the_singular(fake: FakePostHog) -> None:
+    fake.on("GET", "insights/12/", throttled("0.4"), throttled("0.4"), throttled("0.4"), throttled("1"))
+    async with connect(fake) as client:
+        message = error_text(await client.call_tool("insight-get", {"id": 12}))
+    assert "Retry insight-get in 1 second." in message
+
+
+@pytest.mark.parametrize(
+    ("status", "detail"),
+    [
+        # posthog/exceptions.py: ClickHouseQueryTimeOut
+        (504, "Query has hit the max execution time before completing."),
+        # posthog/exceptions.py: ClickHouseEstimatedQueryExecutionTimeTooLong
+        (512, "Estimated query execution time is too long. Try reducing its scope by changing the time range."),
+    ],
+)
+async def test_a_query_failure_is_not_retried_and_passes_on_posthogs_detail(
+    fake: FakePostHog, status: int, detail: str
+) -> None:
+    fake.on("GET", "insights/12/", httpx.Response(status, json={"type": "server_error", "detail": detail}))
+    async with connect(fake) as client:
+        message = error_text(await client.call_tool("insight-get", {"id": 12, "refresh": "blocking"}))
+    assert len(fake.tool_requests()) == 1
+    assert f"({status}): {detail.rstrip('.')}" in message
+    assert "narrow it (a shorter date range" in message
