@@ -14,8 +14,12 @@ from typing import Any
 
 import anyio
 from anyio.abc import SocketStream
+from mcp import Client
 
-from tests.conftest import PREFIX
+from mcp_server.app import App
+from mcp_server.posthog import RetryPolicy
+from mcp_server.server import build_server
+from tests.conftest import PREFIX, settings
 
 Answer = Callable[[SocketStream], Awaitable[None]]
 KEY_PATH = "/api/personal_api_keys/@current/"
@@ -106,3 +110,14 @@ async def raw_posthog() -> AsyncIterator[RawPostHog]:
             yield stand_in
         finally:
             group.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def client_of(posthog: RawPostHog, policy: RetryPolicy | None = None, **overrides: Any) -> AsyncIterator[Client]:
+    """The server in memory behind a real MCP client, talking to the stand-in over real HTTP."""
+    app = App.create(settings(posthog_host=posthog.url, **overrides), **({"policy": policy} if policy else {}))
+    try:
+        async with Client(build_server(app), mode="legacy") as client:
+            yield client
+    finally:
+        await app.aclose()

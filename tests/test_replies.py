@@ -17,13 +17,12 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from mcp_server.app import App
 from mcp_server.posthog import RetryPolicy
-from mcp_server.server import build_server, success
-from tests.conftest import KEY, PROJECT, FakePostHog, connect, error_text, payload, settings
+from mcp_server.server import success
+from tests.conftest import KEY, PROJECT, FakePostHog, connect, error_text, payload
 from tests.http_server import running
 from tests.posthog_json import insight
-from tests.raw_posthog import raw_posthog, reply, trickle
+from tests.raw_posthog import client_of, raw_posthog, reply, trickle
 from tests.sandbox_process import ROOT
 
 pytestmark = pytest.mark.anyio
@@ -52,17 +51,6 @@ async def stdio_server(posthog_url: str) -> AsyncIterator[Client]:
     params = StdioServerParameters(command=sys.executable, args=["-m", "mcp_server"], env=env, cwd=str(ROOT))
     async with Client(params, mode="legacy") as client:
         yield client
-
-
-@asynccontextmanager
-async def against(url: str, policy: RetryPolicy | None = None, **overrides: Any) -> AsyncIterator[Client]:
-    """The server in memory, talking to a PostHog at `url` over real HTTP."""
-    app = App.create(settings(posthog_host=url, **overrides), **({"policy": policy} if policy else {}))
-    try:
-        async with Client(build_server(app), mode="legacy") as client:
-            yield client
-    finally:
-        await app.aclose()
 
 
 async def test_lone_surrogates_from_posthog_leave_the_stdio_server_answering() -> None:
@@ -121,13 +109,23 @@ def test_a_tool_result_holding_lone_surrogates_is_still_written() -> None:
 async def test_a_body_that_trickles_in_is_cut_off_at_the_calls_deadline() -> None:
     async with raw_posthog() as posthog:
         posthog.on("insights/1/", trickle(0.05))
-        async with against(posthog.url, RetryPolicy(deadline=2.0), timeout=1.0) as client:
+        async with client_of(posthog, RetryPolicy(deadline=2.0), timeout=1.0) as client:
             started = time.monotonic()
             with anyio.fail_after(10):
                 message = error_text(await client.call_tool("insight-get", {"id": 1}))
             elapsed = time.monotonic() - started
     assert "did not finish within the time allowed for one call (2 s)" in message
     assert 1.5 < elapsed < 3.5
+
+
+async def test_a_write_whose_answer_trickles_past_the_deadline_is_sent_once_and_says_to_check() -> None:
+    async with raw_posthog() as posthog:
+        posthog.on("elements/", trickle(0.05))
+        async with client_of(posthog, RetryPolicy(deadline=1.0), timeout=1.0) as client:
+            with anyio.fail_after(10):
+                message = error_text(await client.call_tool("element-create", {"tag_name": "a"}))
+    assert "not repeated automatically" in message
+    assert posthog.seen.count("POST /api/projects/42/elements/") == 1
 
 
 class Endless(httpx.AsyncByteStream):
