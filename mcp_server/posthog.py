@@ -127,8 +127,10 @@ class ReplyTooLarge(MalformedReply):
 
     def __init__(self, method: str, path: str, status: int, cap: int) -> None:
         super().__init__(method, path, status)
-        self.args = (f"{method} {path} answered {status} with more than {cap} bytes",)
         self.cap = cap
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} answered {self.status} with more than {self.cap} bytes"
 
 
 @dataclass(frozen=True)

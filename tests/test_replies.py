@@ -14,6 +14,7 @@ import anyio
 import httpx
 import pytest
 from mcp import Client
+from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
@@ -70,15 +71,19 @@ async def test_lone_surrogates_from_posthog_leave_the_stdio_server_answering() -
     assert later["id"] == 3
 
 
-async def test_lone_surrogates_from_posthog_leave_streamable_http_answering() -> None:
+@pytest.mark.parametrize("transport", ["http", "sse"])
+async def test_lone_surrogates_from_posthog_leave_the_http_transports_answering(transport: str) -> None:
     fake = FakePostHog()
     fake.on("GET", "insights/1/", as_json(400, BAD_DETAIL))
     fake.on("GET", "insights/2/", as_json(200, with_lone_surrogates(2)))
     fake.on("GET", "insights/3/", insight(3))
-    async with running(fake) as url, Client(streamable_http_client(f"{url}/mcp"), mode="legacy") as client:
-        refused = error_text(await client.call_tool("insight-get", {"id": 1}))
-        odd = payload(await client.call_tool("insight-get", {"id": 2}))
-        later = payload(await client.call_tool("insight-get", {"id": 3}))
+    async with running(fake, transport=transport) as url:
+        connection = streamable_http_client(f"{url}/mcp") if transport == "http" else sse_client(f"{url}/sse")
+        with anyio.fail_after(30):
+            async with Client(connection, mode="legacy") as client:
+                refused = error_text(await client.call_tool("insight-get", {"id": 1}))
+                odd = payload(await client.call_tool("insight-get", {"id": 2}))
+                later = payload(await client.call_tool("insight-get", {"id": 3}))
     assert "bad \ufffd" in refused
     assert odd["result"] == [{"label \ufffd": 1}]
     assert later["id"] == 3
