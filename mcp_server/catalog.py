@@ -478,6 +478,7 @@ TOOLS: tuple[Tool, ...] = (
         shape=s.VALUE,
         toolset="elements",
         page=PageStyle.BARE,
+        truncation_hint="Pass value to narrow the list.",
         empty_notes={
             "value": "No value contains it. Matching is case-sensitive: try another capitalisation, or leave out value."
         },

@@ -107,7 +107,9 @@ def resource_handlers(app: App, resolve: AccountResolver) -> dict[str, Any]:
             )
         except errors.ToolError as exc:
             raise _protocol_error(exc, secrets) from None
-        contents = types.TextResourceContents(uri=uri, mime_type=MIME, text=shaping.dumps(insight))
+        contents = types.TextResourceContents(
+            uri=uri, mime_type=MIME, text=errors.redact(shaping.dumps(insight), secrets)
+        )
         return types.ReadResourceResult(contents=[contents])
 
     return {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import anyio
@@ -27,12 +27,17 @@ T = TypeVar("T")
 
 INSTRUCTIONS = """\
 PostHog tools for insights (saved analytics queries and their results) and autocapture elements (what users \
-click). Start with insights-list (search by name, filter by type or tag) and open one with insight-get, which \
-returns its query and results; the url field links to it in PostHog. Lists return {results, count, \
-next_cursor}: pass next_cursor back as cursor to get the next page, until it is null. Results are trimmed \
-for tokens; a `truncated` or `note` field says what was left out and how to get it. Errors come back as tool \
-results that say how to fix the call. insight-delete is a soft delete (insight-update with deleted=false \
-restores it); element-delete is permanent."""
+click). Lists return {results, count, next_cursor}: pass next_cursor back as cursor to get the next page, until \
+it is null. Results are trimmed for tokens; a `truncated` or `note` field says what was left out and how to get \
+it. Errors come back as tool results that say how to fix the call."""
+
+# Advice that only makes sense when the tools it names are offered.
+TOOL_ADVICE = {
+    "insights-list": "Start with insights-list (search by name, filter by type or tag).",
+    "insight-get": "insight-get returns an insight's query and results; its url field links to it in PostHog.",
+    "insight-delete": "insight-delete is a soft delete (insight-update with deleted=false restores it).",
+    "element-delete": "element-delete is permanent.",
+}
 
 SANDBOX_NOTE = """\
 THIS SERVER IS CONNECTED TO A LOCAL SANDBOX WITH DEMO DATA, NOT TO A REAL POSTHOG PROJECT. Never present its \
@@ -43,7 +48,9 @@ READ_ONLY_NOTE = " This server is read-only: tools that change data are not avai
 
 def instructions(app: App) -> str:
     """What the host tells the model about this server."""
-    text = (SANDBOX_NOTE if app.settings.sandbox else "") + INSTRUCTIONS
+    offered = {tool.name for tool in app.tools}
+    advice = [sentence for name, sentence in TOOL_ADVICE.items() if name in offered]
+    text = (SANDBOX_NOTE if app.settings.sandbox else "") + " ".join([INSTRUCTIONS, *advice])
     return text + (READ_ONLY_NOTE if app.settings.read_only else "")
 
 
@@ -56,13 +63,14 @@ def _utf8(text: str) -> str:
     return text
 
 
-def success(result: dict[str, Any]) -> types.CallToolResult:
-    """A tool result: compact JSON text plus the same object as structured content.
+def success(result: dict[str, Any], secrets: Sequence[str] = ()) -> types.CallToolResult:
+    """A tool result: compact JSON text plus the same object as structured content, with any echo of a secret
+    redacted (a secret holds no character JSON escapes, so the redacted text stays valid JSON).
 
     Raises when the result cannot be written (for the caller to answer as a failure), so the writer never does.
     """
     text = shaping.dumps(result)
-    if (clean := _utf8(text)) is not text:
+    if (clean := _utf8(errors.redact(text, secrets))) != text:
         text, result = clean, json.loads(clean)
     answer = types.CallToolResult(content=[types.TextContent(type="text", text=text)], structured_content=result)
     answer.model_dump_json(by_alias=True, exclude_none=True)
@@ -125,6 +133,10 @@ def build_server(app: App, resolve: AccountResolver | None = None) -> Server[Any
             grant = await resolve(ctx).grant()
         except errors.ToolError:
             grant = EVERYTHING
+        except Exception:
+            # The scope look-up is only a filter: when it breaks, list what the configuration offers.
+            log.exception("tools/list: the scope look-up failed unexpectedly")
+            grant = EVERYTHING
         return types.ListToolsResult(tools=[tool.to_mcp() for tool in usable(app.tools, grant)])
 
     async def call_tool(ctx: Context, params: types.CallToolRequestParams) -> types.CallToolResult:
@@ -138,7 +150,7 @@ def build_server(app: App, resolve: AccountResolver | None = None) -> Server[Any
             result = await with_progress(
                 ctx, settings.progress_interval, lambda: execute(app, tool, params.arguments, account)
             )
-            return success(result)
+            return success(result, secrets)
         except errors.ToolError as exc:
             log.info("%s failed: %s", tool.name, errors.redact(exc.message, secrets))
             return failure(errors.redact(exc.message, secrets))

@@ -106,8 +106,8 @@ def insight(number: int, *, result: Any = None, basic: bool = False) -> dict[str
 
 
 def element(number: int) -> dict[str, Any]:
+    """An element as PostHog's ElementSerializer (posthog/api/element.py) sends it: no id."""
     return {
-        "id": number,
         "text": f"Sign up {number}",
         "tag_name": "button",
         "attr_class": ["btn", "btn-primary"],
@@ -121,7 +121,7 @@ def element(number: int) -> dict[str, Any]:
 
 
 def stats_row(number: int) -> dict[str, Any]:
-    clicked = {k: v for k, v in element(number).items() if k != "id"}
+    clicked = element(number)
     return {
         "count": 1000 - number,
         "hash": f"{number:016x}",

@@ -131,6 +131,7 @@ async def test_a_bare_list_cut_by_the_budget_says_how_many_fit_and_has_no_furthe
     kept = len(page["results"])
     assert 0 < kept < 100
     assert f"Only the first {kept} of the 100 items" in page["truncated"]
+    assert page["truncated"].endswith("Pass value to narrow the list.")
     assert page["next_cursor"] is None
     assert compact(page) <= 3000
 

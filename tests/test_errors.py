@@ -179,3 +179,22 @@ async def test_an_unknown_tool_name_is_echoed_only_in_part() -> None:
     assert message.startswith("Unknown tool 'insight-xxx")
     assert "insights-list" in message
     assert len(message) < 1000
+
+
+async def test_tools_list_answers_with_the_configured_tools_when_the_scope_look_up_breaks() -> None:
+    from mcp import Client
+
+    from mcp_server.catalog import TOOLS
+    from mcp_server.server import build_server
+    from tests.conftest import make_app
+
+    def broken(_: object) -> object:
+        raise RuntimeError("unexpected")
+
+    app = make_app(FakePostHog())
+    try:
+        async with Client(build_server(app, broken), mode="legacy") as client:  # type: ignore[arg-type]
+            listed = await client.list_tools()
+    finally:
+        await app.aclose()
+    assert [tool.name for tool in listed.tools] == [tool.name for tool in TOOLS]

@@ -123,3 +123,15 @@ def test_the_log_filter_redacts_encoded_and_partial_echoes(echo: str) -> None:
 def test_text_that_merely_shares_a_few_characters_with_the_key_is_kept() -> None:
     text = "phx_ keys start with phx_; 0123456789 is a common run; With Quote"
     assert redact(text, [SPECIAL_KEY]) == text
+
+
+@pytest.mark.parametrize("echo", [KEY, quote(KEY, safe=""), KEY[4:20]])
+async def test_an_echo_of_the_key_in_a_successful_result_is_redacted(echo: str) -> None:
+    fake = FakePostHog().on("GET", "insights/7/", {**insight(7), "description": f"token was {echo}"})
+    async with connect(fake) as client:
+        result = await client.call_tool("insight-get", {"id": 7})
+    text = result.content[0].text
+    assert not result.is_error
+    assert KEY[4:16] not in text and KEY[4:16] not in json.dumps(result.structured_content)
+    assert json.loads(text)["description"] == "token was [redacted]"
+    assert json.loads(text) == result.structured_content

@@ -115,3 +115,13 @@ async def test_toolsets_apply_over_streamable_http() -> None:
             assert await listed(client) == CLICK_DATA
             message = error_text(await client.call_tool("element-delete", {"id": 3}))
     assert "in the toolset 'elements-legacy'" in message
+
+
+async def test_the_instructions_name_only_tools_the_server_offers() -> None:
+    async with connect(FakePostHog(), toolsets=None) as client:
+        default = client.instructions or ""
+    async with connect(FakePostHog()) as client:
+        every = client.instructions or ""
+    assert "insight-delete is a soft delete" in default
+    assert "element-delete" not in default
+    assert "element-delete is permanent." in every
