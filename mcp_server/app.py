@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ from mcp_server import access
 from mcp_server.accounts import Account, AccountCache
 from mcp_server.backend import Backend
 from mcp_server.catalog import Tool
-from mcp_server.config import Settings
+from mcp_server.config import ConfigError, Settings
 from mcp_server.posthog import PostHogClient, RetryPolicy
 
 
@@ -40,7 +41,12 @@ class App:
         if settings.sandbox and transport is None:
             from mcp_server.sandbox import embedded_transport
 
-            transport = embedded_transport(settings.sandbox_db)
+            try:
+                transport = embedded_transport(settings.sandbox_db)
+            except (ValueError, sqlite3.Error) as exc:
+                raise ConfigError(
+                    f"--sandbox-db {settings.sandbox_db}: {exc}. Delete it or choose another file."
+                ) from None
         # One call may wait a whole read timeout and still retry once within its deadline.
         client_options.setdefault("policy", RetryPolicy(deadline=max(90.0, settings.timeout + 30)))
         client = PostHogClient(

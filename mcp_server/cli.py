@@ -138,6 +138,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"posthog-mcp: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings)
+    try:
+        return _run(command, namespace, settings)
+    except ConfigError as exc:
+        print(f"posthog-mcp: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(command: str | None, namespace: dict[str, Any], settings: Settings) -> int:
     if command == "call":
         return anyio.run(_call, settings, namespace["tool"], namespace["arguments"])
     if command == "tools":

@@ -6,6 +6,7 @@ import json
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +115,15 @@ def test_sandbox_serve_takes_the_database_and_port_from_options_given_before_it(
     from pathlib import Path
 
     assert Path(db).stat().st_size > 0
+
+
+@pytest.mark.parametrize("command", [["tools"], ["call", "insights-list", "{}"], ["doctor"]])
+def test_a_sandbox_db_that_is_not_a_sandbox_database_is_refused_without_a_traceback(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("not a database")
+    assert main(["--sandbox", "--sandbox-db", str(path), *command]) == 2
+    err = capsys.readouterr().err
+    assert f"--sandbox-db {path}: file is not a database. Delete it or choose another file." in err
+    assert "Traceback" not in err

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import logging
 import socket
+import sqlite3
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -34,16 +35,17 @@ def banner(url: str, out: TextIO) -> None:
 
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, **options: Any) -> None:
     """Serve a sandbox (`options` go to `create_app`) until interrupted; port 0 picks a free port."""
-    app = create_app(**options)
+    try:
+        app = create_app(**options)
+    except (ValueError, sqlite3.Error) as exc:
+        sys.exit(f"posthog-sandbox: --db {options.get('db')}: {exc}. Delete it or choose another file.")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Accepted connections inherit this; without it every small answer waits ~40 ms for a delayed ACK.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
-    bound_port = sock.getsockname()[1]
-    shown_host = f"[{host}]" if family == socket.AF_INET6 else host
-    banner(f"http://{shown_host}:{bound_port}", sys.stderr)
+    banner(f"http://{f'[{host}]' if family == socket.AF_INET6 else host}:{sock.getsockname()[1]}", sys.stderr)
     config = uvicorn.Config(app, log_level="warning", access_log=False)
     logging.getLogger("uvicorn.error").addFilter(_not_an_injected_drop)
     uvicorn.Server(config).run(sockets=[sock])

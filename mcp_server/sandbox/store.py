@@ -85,7 +85,7 @@ class Store:
             self._db.executescript(SCHEMA)
         self._run("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
         if self.meta("schema_version") != SCHEMA_VERSION:
-            raise ValueError(f"{path} holds an older sandbox's data; delete it or choose another file")
+            raise ValueError("it holds an older sandbox's data")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
