@@ -130,7 +130,9 @@ def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
             optional={name: from_schema(sub) for name, sub in properties.items() if name not in required},
         )
         if schema.get("additionalProperties") is True or not properties:
-            return st.builds(lambda fixed, extra: {**extra, **fixed}, base, st.dictionaries(keys, json_value, max_size=4))
+            return st.builds(
+                lambda fixed, extra: {**extra, **fixed}, base, st.dictionaries(keys, json_value, max_size=4)
+            )
         return base
     return json_value
 
