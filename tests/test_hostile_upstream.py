@@ -20,13 +20,16 @@ from typing import Any
 
 import anyio
 import pytest
+import uvicorn
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
 from mcp_server.app import App
 from mcp_server.catalog import BY_NAME
 from mcp_server.posthog import RetryPolicy
 from mcp_server.server import build_server
+from mcp_server.web import _bound_socket, create_web_app
 from tests.conftest import KEY, PROJECT, settings
 from tests.hostile_posthog import (
     HostilePostHog,
@@ -260,7 +263,8 @@ FAULTS: tuple[Fault, ...] = (
     ),
 )
 BY_FAULT = {case.name: case for case in FAULTS}
-STDIO_FAULTS = (
+# Faults that once broke a transport's own encoding, replayed over real transports.
+PROCESS_FAULTS = (
     "lone surrogate in a 400 detail",
     "lone surrogate in an insight's name",
     "reply nested 300 levels",
@@ -290,6 +294,26 @@ async def over_stdio(posthog: HostilePostHog) -> AsyncIterator[Client]:
     params = StdioServerParameters(command=sys.executable, args=["-m", "mcp_server"], env=env, cwd=str(ROOT))
     async with Client(params) as client:
         yield client
+
+
+@asynccontextmanager
+async def over_http(posthog: HostilePostHog) -> AsyncIterator[Client]:
+    app = App.create(settings(posthog_host=posthog.url, timeout=TIMEOUT), policy=POLICY)
+    sock = _bound_socket("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(create_web_app(app), log_level="warning", lifespan="on"))
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(server.serve, [sock])
+            with anyio.fail_after(10):
+                while not server.started:  # noqa: ASYNC110 - uvicorn offers no start-up event
+                    await anyio.sleep(0.01)
+            try:
+                async with Client(streamable_http_client(f"http://127.0.0.1:{sock.getsockname()[1]}/mcp")) as client:
+                    yield client
+            finally:
+                server.should_exit = True
+    finally:
+        await app.aclose()
 
 
 def is_valid_utf8(text: str) -> bool:
@@ -349,10 +373,16 @@ async def test_a_hostile_posthog_gets_an_actionable_answer_and_no_repeated_write
     check(case, outcome)
 
 
-@pytest.mark.parametrize("name", STDIO_FAULTS)
+@pytest.mark.parametrize("name", PROCESS_FAULTS)
 async def test_a_hostile_posthog_leaves_the_stdio_process_answering(name: str) -> None:
+    case = replace(BY_FAULT[name], within=20.0)
+    check(case, await run(case, over_stdio))
+
+
+@pytest.mark.parametrize("name", PROCESS_FAULTS)
+async def test_a_hostile_posthog_leaves_streamable_http_answering(name: str) -> None:
     case = BY_FAULT[name]
-    check(replace(case, within=20.0), await run(replace(case, within=20.0), over_stdio))
+    check(case, await run(case, over_http))
 
 
 def row(case: Fault, outcome: Outcome) -> str:
