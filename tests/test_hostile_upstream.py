@@ -118,7 +118,7 @@ FAULTS: tuple[Fault, ...] = (
     fault("429 with Retry-After: 0", "insight-get", lambda _: [throttled("0")], 4, says=("429",)),
     fault("429 with Retry-After: 86400", "insight-get", lambda _: [throttled("86400")], 1, says=("429",)),
     fault(
-        "429 with Retry-After: inf", "insight-get", lambda _: [throttled("inf")], 1, says=("429",), never_says=("inf",)
+        "429 with Retry-After: inf", "insight-get", lambda _: [throttled("inf")], 4, says=("429",), never_says=("inf",)
     ),
     fault("429 with Retry-After: soon", "insight-get", lambda _: [throttled("soon")], 4, says=("429",)),
     fault("429, then success", "insight-get", lambda _: [throttled("0"), json_reply(INSIGHT)], 2, error=False),
