@@ -148,6 +148,13 @@ FAULTS: tuple[Fault, ...] = (
     fault("body that never ends (4 MB/s)", "insight-get", lambda _: [endless(0.015)], 1, within=POLICY.deadline + 2),
     fault("24 MB body", "insight-get", lambda _: [huge(24_000_000)], 1, says=("POSTHOG_MCP_MAX_REPLY",)),
     fault(
+        "24 MB body on an update",
+        "insight-update",
+        lambda _: [huge(24_000_000)],
+        1,
+        says=("POSTHOG_MCP_MAX_REPLY", "insight-get"),
+    ),
+    fault(
         "list where an object is expected", "insight-get", lambda _: [json_reply([INSIGHT])], 1, says=("as expected",)
     ),
     fault(
