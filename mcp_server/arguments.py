@@ -5,6 +5,7 @@ Field names are PostHog's own, so an agent that knows PostHog's API knows the to
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from enum import StrEnum
@@ -198,6 +199,11 @@ ACCEPTED_KINDS = (*WRAPPERS, *VIZ_SOURCES, "HogQLQuery")
 def _query_node(value: Any, *, sql: bool = True) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError("must be a query object with a `kind`")
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        # A lone UTF-16 surrogate is not text: it cannot be sent as UTF-8 JSON.
+        raise ValueError("holds a lone surrogate (half of a UTF-16 pair), which is not text; remove it") from None
     kind = value.get("kind")
     accepted = ACCEPTED_KINDS if sql else ("InsightVizNode", *VIZ_SOURCES)
     if kind not in accepted:
