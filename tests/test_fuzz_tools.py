@@ -23,13 +23,13 @@ import httpx
 import mcp_types as types
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from mcp import Client
 from pydantic import ValidationError
 
 from mcp_server.catalog import TOOLS, Tool
-from tests.conftest import KEY, PREFIX, FakePostHog, connect
+from tests.conftest import KEY, PREFIX, FakePostHog, connect, error_text
 
 settings.register_profile(
     "ci",
@@ -64,12 +64,15 @@ TRAVERSALS = (
     "?id=1",
     "#x",
     "abcdefgh\n",
+    "12345678\n",
+    "1\n",
     "1\x00",
     "\u202eevil",
     "\ufeff1",
     "\udc80",
     "1 ",
 )
+CHANGES = {"insight-update": {"name": "Signups"}, "element-update": {"text": "Join"}}
 HUGE_NUMBERS = (10**30, -(10**30), 2**63, 2**63 - 1, 2**64, -1, 0, 10**18, 10**19, 1e308, -1e-308, 0.5)
 
 unicode = st.text(st.characters(codec=None, exclude_categories=()), max_size=40)
@@ -142,11 +145,20 @@ def arguments(tool: Tool) -> st.SearchStrategy[dict[str, Any]]:
     valid = from_schema(tool.input_schema)
     names = st.sampled_from([*tool.input_schema["properties"], "id", "cursor", "unknown"])
     hostile_fields = st.dictionaries(names, hostile | traversal, min_size=1, max_size=3)
+    paths = st.fixed_dictionaries({}, optional={"id": traversal, "cursor": traversal})
     return st.one_of(
         valid,
         st.builds(lambda fields, changes: {**fields, **changes}, valid, hostile_fields),
+        st.builds(lambda fields, changes: {**fields, **changes}, valid, paths),
         st.dictionaries(keys, json_value, max_size=4),
     )
+
+
+def traversal_examples(tool: Tool) -> list[dict[str, Any]]:
+    """Every traversal string in the tool's id and cursor, with whatever else it needs to be valid."""
+    properties = tool.input_schema["properties"]
+    base = {**({"id": 1} if "id" in properties else {}), **CHANGES.get(tool.name, {})}
+    return [{**base, name: value} for name in ("id", "cursor") if name in properties for value in TRAVERSALS]
 
 
 def posthog() -> FakePostHog:
@@ -232,6 +244,19 @@ def test_any_arguments_end_in_a_result_and_refused_ones_reach_nothing(harness: H
             assert path.fullmatch(request.path), request.path
             assert request.headers["authorization"] == f"Bearer {KEY}"
 
+    for args in traversal_examples(tool):
+        property_holds = example(args=args)(property_holds)
     property_holds()
     # The generator must also produce calls PostHog serves, or the path checks above never run.
     assert any(reached_posthog)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("tool", ["insight-create", "insight-generate-metadata"])
+async def test_a_query_holding_a_lone_surrogate_is_refused_before_posthog(tool: str) -> None:
+    fake = posthog()
+    query = {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "sign\ud800up"}]}
+    async with connect(fake) as client:
+        message = error_text(await client.call_tool(tool, {"query": query}))
+    assert "query: holds a lone surrogate" in message
+    assert fake.tool_requests() == []
