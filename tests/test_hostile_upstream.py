@@ -14,6 +14,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import anyio
 import pytest
 import uvicorn
 from mcp import Client
+from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
@@ -302,8 +304,8 @@ async def over_stdio(posthog: HostilePostHog) -> AsyncIterator[Client]:
 
 
 @asynccontextmanager
-async def over_http(posthog: HostilePostHog) -> AsyncIterator[Client]:
-    app = App.create(settings(posthog_host=posthog.url, timeout=TIMEOUT), policy=POLICY)
+async def over_http(posthog: HostilePostHog, transport: str = "http") -> AsyncIterator[Client]:
+    app = App.create(settings(posthog_host=posthog.url, timeout=TIMEOUT, transport=transport), policy=POLICY)
     sock = _bound_socket("127.0.0.1", 0)
     server = uvicorn.Server(uvicorn.Config(create_web_app(app), log_level="warning", lifespan="on"))
     try:
@@ -313,7 +315,9 @@ async def over_http(posthog: HostilePostHog) -> AsyncIterator[Client]:
                 while not server.started:  # noqa: ASYNC110 - uvicorn offers no start-up event
                     await anyio.sleep(0.01)
             try:
-                async with Client(streamable_http_client(f"http://127.0.0.1:{sock.getsockname()[1]}/mcp")) as client:
+                url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+                stream = sse_client(f"{url}/sse") if transport == "sse" else streamable_http_client(f"{url}/mcp")
+                async with Client(stream, mode="legacy" if transport == "sse" else "auto") as client:
                     yield client
             finally:
                 server.should_exit = True
@@ -385,6 +389,12 @@ async def test_a_hostile_posthog_leaves_the_stdio_process_answering(name: str) -
 async def test_a_hostile_posthog_leaves_streamable_http_answering(name: str) -> None:
     case = BY_FAULT[name]
     check(case, await run(case, over_http))
+
+
+@pytest.mark.parametrize("name", PROCESS_FAULTS)
+async def test_a_hostile_posthog_leaves_the_sse_session_answering(name: str) -> None:
+    case = BY_FAULT[name]
+    check(case, await run(case, partial(over_http, transport="sse")))
 
 
 def row(case: Fault, outcome: Outcome) -> str:
