@@ -12,7 +12,6 @@ import re
 import socket
 import struct
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -130,16 +129,6 @@ class HostilePostHog:
         full = path if path.startswith("/") else self.prefix + path
         with self.lock:
             return sum(1 for r in self.received if r.method == method and r.path == full)
-
-    def counts(self) -> Counter[tuple[str, str]]:
-        """Requests received per (method, path), the key look-up left out."""
-        with self.lock:
-            return Counter((r.method, r.path) for r in self.received if r.path != KEY_PATH)
-
-    def forget(self) -> None:
-        """Drop the record of received requests."""
-        with self.lock:
-            self.received.clear()
 
     def answer(self, request: Received) -> Reply:
         with self.lock:
