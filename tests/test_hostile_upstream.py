@@ -297,6 +297,7 @@ async def over_stdio(posthog: HostilePostHog) -> AsyncIterator[Client]:
         "POSTHOG_PERSONAL_API_KEY": KEY,
         "POSTHOG_HOST": posthog.url,
         "POSTHOG_PROJECT_ID": str(PROJECT),
+        "POSTHOG_MCP_TOOLSETS": "all",
     }
     params = StdioServerParameters(command=sys.executable, args=["-m", "mcp_server"], env=env, cwd=str(ROOT))
     async with Client(params) as client:
