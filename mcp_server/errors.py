@@ -216,6 +216,10 @@ def no_project() -> ToolError:
     )
 
 
+# PostHog's details are a sentence or two; anything longer is not worth the agent's tokens.
+DETAIL_LIMIT = 500
+
+
 def _request_id(exc: PostHogError) -> str:
     return f" (PostHog request id {exc.request_id})" if exc.request_id else ""
 
@@ -223,6 +227,8 @@ def _request_id(exc: PostHogError) -> str:
 def _quoted(exc: PostHogError, fallback: str) -> str:
     """PostHog's detail (or `fallback`) and the request id, ready for the caller's full stop."""
     detail = exc.detail.strip().removesuffix(".") or fallback
+    if len(detail) > DETAIL_LIMIT:
+        detail = detail[: DETAIL_LIMIT - 1] + "…"
     return detail + _request_id(exc)
 
 
@@ -271,7 +277,7 @@ def from_posthog(exc: PostHogError, target: Target) -> ToolError:
         advice = "" if exc.method in ("GET", "HEAD") else f" {_recheck_advice(target)}"
         return ToolError(
             f"PostHog could not run the query behind {target.tool} ({status}): "
-            f"{_quoted(exc, 'the query was too expensive')}. Retrying the same query will not help: "
+            f"{_quoted(exc, 'it took too long or needed too much memory')}. Retrying the same query will not help: "
             f"narrow it (a shorter date range, fewer series, breakdowns or filters) and try again.{advice}"
         )
     if status >= 500:
@@ -289,7 +295,11 @@ def from_posthog(exc: PostHogError, target: Target) -> ToolError:
 
 
 def _seconds(seconds: float) -> str:
+    """A wait in the largest unit that reads naturally, rounded up so that a retry is never early."""
     whole = max(1, math.ceil(seconds))
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if whole >= 2 * size:
+            return f"{math.ceil(whole / size)} {unit}s"
     return "1 second" if whole == 1 else f"{whole} seconds"
 
 

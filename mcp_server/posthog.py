@@ -76,10 +76,11 @@ class PostHogError(Exception):
 
     @property
     def detail(self) -> str:
-        """PostHog's `detail` text, or the body as text."""
+        """PostHog's `detail` text, or the body as text; nothing for an HTML page (a proxy's, not PostHog's)."""
         if isinstance(self.body, Mapping):
             return str(self.body.get("detail") or "")
-        return str(self.body or "")
+        text = str(self.body or "")
+        return "" if text.lstrip()[:1] == "<" else text
 
     @property
     def auth_failed(self) -> bool:

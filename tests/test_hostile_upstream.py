@@ -113,10 +113,10 @@ FAULTS: tuple[Fault, ...] = (
     ),
     fault("502 HTML page on a read", "insight-get", lambda _: [html_page(502)], 3, says=("(502)",)),
     fault("503, then success", "insight-get", lambda _: [html_page(503), json_reply(INSIGHT)], 2, error=False),
-    fault("504 on a read", "insight-get", lambda _: [html_page(504)], 1, says=("(504)",)),
+    fault("504 on a read", "insight-get", lambda _: [html_page(504)], 1, says=("(504)",), never_says=("<",)),
     fault("429 without Retry-After", "insight-get", lambda _: [throttled(None)], 4, says=("429",)),
     fault("429 with Retry-After: 0", "insight-get", lambda _: [throttled("0")], 4, says=("429",)),
-    fault("429 with Retry-After: 86400", "insight-get", lambda _: [throttled("86400")], 1, says=("429",)),
+    fault("429 with Retry-After: 86400", "insight-get", lambda _: [throttled("86400")], 1, says=("in 24 hours",)),
     fault(
         "429 with Retry-After: inf", "insight-get", lambda _: [throttled("inf")], 4, says=("429",), never_says=("inf",)
     ),

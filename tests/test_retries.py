@@ -265,3 +265,15 @@ async def test_a_query_failure_is_not_retried_and_passes_on_posthogs_detail(
     assert len(fake.tool_requests()) == 1
     assert f"({status}): {detail.rstrip('.')}" in message
     assert "narrow it (a shorter date range" in message
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "said"),
+    [("1", "in 1 second"), ("45", "in 45 seconds"), ("150", "in 3 minutes"), ("7200", "in 2 hours")],
+)
+async def test_the_rate_limit_message_gives_the_wait_in_a_natural_unit_rounded_up(retry_after: str, said: str) -> None:
+    answer = httpx.Response(429, json={"detail": "Request was throttled."}, headers={"Retry-After": retry_after})
+    fake = FakePostHog().on("GET", "insights/1/", answer)
+    async with connect(fake) as client:
+        message = error_text(await client.call_tool("insight-get", {"id": 1}))
+    assert f"Retry insight-get {said}." in message
