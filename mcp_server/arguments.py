@@ -106,7 +106,9 @@ ElementId = Annotated[
 ]
 Cursor = Annotated[
     str | None,
-    Field(description="next_cursor from the previous page; leave out for the first page.", max_length=1000),
+    Field(
+        description="next_cursor of the previous page (enough on its own); omit for the first page.", max_length=1000
+    ),
 ]
 
 

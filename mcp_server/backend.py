@@ -6,6 +6,7 @@ It knows nothing of MCP: it returns a JSON object or raises `ToolError`.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -38,11 +39,12 @@ class Backend:
     async def run(self, tool: Tool, args: Arguments, account: Account) -> dict[str, Any]:
         """Call PostHog for the tool and return the normalised, shaped result."""
         data = args.model_dump(mode="json", exclude_none=True)
-        digest = pages.arguments_digest(data)
-        position = pages.Position()
+        # The next cursor carries what the caller chose, not the defaults derived from it.
+        given = args.model_dump(mode="json", exclude_none=True, exclude_unset=True, exclude={"cursor"})
+        walk = pages.Walk(pages.arguments_digest(data), pages.Position(), given)
         paging = tool.page if tool.page is not pages.PageStyle.BARE else None
         if paging and (cursor := data.get("cursor")):
-            position = pages.decode_cursor(tool.name, digest, cursor, tool.max_limit)
+            walk = replace(walk, position=pages.decode_cursor(tool.name, walk.digest, cursor, tool.max_limit))
         project_id = await account.project_id()
         item_id = data.pop("id", None)
         path = f"/api/projects/{project_id}/" + tool.path.format(id=quote(str(item_id), safe=""))
@@ -55,7 +57,7 @@ class Backend:
         elif tool.method != "DELETE":
             body = dict(tool.fixed_body) if tool.fixed_body is not None else sent
         if paging:
-            params.update(pages.request_params(paging, data["limit"], position))
+            params.update(pages.request_params(paging, data["limit"], walk.position))
         target = errors.Target(
             tool.name,
             tool.noun,
@@ -77,7 +79,7 @@ class Backend:
             raise errors.malformed(exc, target) from None
         context = shaping.Context(self.web_host, project_id, data)
         # A large reply takes a while to shape: off the event loop, so that other requests (even ping) go on.
-        return await anyio.to_thread.run_sync(self._result, tool, reply, data, item_id, position, digest, context)
+        return await anyio.to_thread.run_sync(self._result, tool, reply, data, item_id, walk, context)
 
     def _result(
         self,
@@ -85,13 +87,12 @@ class Backend:
         reply: Any,
         data: dict[str, Any],
         item_id: Any,
-        position: pages.Position,
-        digest: str,
+        walk: pages.Walk,
         context: shaping.Context,
     ) -> dict[str, Any]:
         reply = shaping.clip_depth(reply)
         if tool.page is not None:
-            return self._page(tool, reply, data.get("limit", 0), position, digest, context)
+            return self._page(tool, reply, data.get("limit", 0), walk, context)
         if isinstance(reply, dict):
             result = tool.shape.apply(reply, context)
         elif reply is None and tool.empty_reply:
@@ -111,17 +112,19 @@ class Backend:
         tool: Tool,
         reply: Any,
         limit: int,
-        position: pages.Position,
-        digest: str,
+        walk: pages.Walk,
         context: shaping.Context,
     ) -> dict[str, Any]:
         assert tool.page is not None
+        position = walk.position
         page = pages.read_page(tool.page, tool.name, reply, limit, position)
         items = [tool.shape.apply(item, context) for item in page.items]
         total, paged = len(items), tool.page is not pages.PageStyle.BARE
+        page_size = (position.page_size or limit) if tool.page is pages.PageStyle.NUMBERED else None
         # Room for the longest cursor and the longest note this page could carry.
+        longest_cursor = pages.encode_cursor(tool.name, walk, pages.Position(pages.MAX_OFFSET, page_size))
         longest = shaping.page_cut(total, total, self.response_budget, paged, tool.truncation_hint)
-        frame = shaping.size({"results": [], "count": page.count, "next_cursor": "x" * 120, "truncated": longest})
+        frame = shaping.size({"results": [], "count": page.count, "next_cursor": longest_cursor, "truncated": longest})
         kept = shaping.fit_items(items, frame, self.response_budget)
         items = items[:kept]
         if items and shaping.size(items[0]) + frame > self.response_budget:
@@ -140,6 +143,5 @@ class Backend:
             if offset is None:
                 result["note"] = errors.no_progress()
                 return result
-            page_size = (position.page_size or limit) if tool.page is pages.PageStyle.NUMBERED else None
-            result["next_cursor"] = pages.encode_cursor(tool.name, digest, pages.Position(offset, page_size))
+            result["next_cursor"] = pages.encode_cursor(tool.name, walk, pages.Position(offset, page_size))
         return result

@@ -8,7 +8,7 @@ from typing import Any
 from mcp.server.context import ServerRequestContext
 from pydantic import ValidationError
 
-from mcp_server import errors
+from mcp_server import errors, pages
 from mcp_server.access import configured_refusal
 from mcp_server.accounts import Account
 from mcp_server.app import App
@@ -35,6 +35,8 @@ def validate(tool: Tool, arguments: Any) -> Any:
         arguments = {}
     if not isinstance(arguments, dict):
         raise errors.arguments_not_object(tool.name)
+    if tool.page is not None:
+        arguments = pages.with_carried_arguments(tool.name, arguments)
     try:
         return tool.arguments.model_validate(arguments)
     except ValidationError as exc:

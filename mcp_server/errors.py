@@ -5,6 +5,7 @@ Each function returns a `ToolError` whose text says what happened and how to fix
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import math
@@ -81,7 +82,11 @@ def invalid_arguments(tool: str, error: ValidationError, accepted: Sequence[str]
         # Argument names come from the caller and may be huge: echoed in part, like their values.
         where = _cut(".".join(str(part) for part in item["loc"]) or "arguments")
         if item["type"] == "extra_forbidden":
-            problems.append(f"unknown argument {where!r} (accepted: {', '.join(accepted) or 'none'})")
+            name = str(item["loc"][-1])
+            # difflib is quadratic in a name's length, and no argument name is long.
+            close = difflib.get_close_matches(name, accepted, n=1) if len(name) <= 100 else []
+            guess = f"did you mean {close[0]!r}? " if close else ""
+            problems.append(f"unknown argument {where!r} ({guess}accepted: {', '.join(accepted) or 'none'})")
         elif item["type"] == "missing":
             problems.append(f"{where}: required")
         else:
@@ -107,6 +112,13 @@ def bad_cursor(reason: str) -> ToolError:
         "or leave cursor out to start from the first page.",
         "invalid",
     )
+
+
+def cursor_arguments_differ(*, carried: bool) -> str:
+    """Why a cursor does not fit the arguments given beside it."""
+    if carried:
+        return "it was issued for other arguments; give it alone (limit may change), or with the same arguments"
+    return "its arguments were too large to carry, and these differ from them; repeat them exactly beside it"
 
 
 def unknown_query_kind(kind: object, accepted: Iterable[str]) -> ValueError:

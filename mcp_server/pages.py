@@ -13,8 +13,10 @@ from typing import Any
 
 from mcp_server import errors
 
-CURSOR_VERSION = 1
+CURSOR_VERSION = 2
 MAX_OFFSET = 10_000_000
+# Characters of JSON arguments a cursor carries; larger arguments travel as their digest only (cursors stay short).
+MAX_CARRIED = 600
 
 
 class PageStyle(Enum):
@@ -54,28 +56,66 @@ def arguments_digest(arguments: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def encode_cursor(tool: str, digest: str, position: Position) -> str:
-    """An opaque cursor naming the tool, the arguments and the position."""
-    state: dict[str, Any] = {"v": CURSOR_VERSION, "t": tool, "a": digest, "o": position.offset}
+@dataclass(frozen=True)
+class Walk:
+    """A list call's place in its walk: the digest of its arguments, where it starts, and the arguments the
+    caller gave, which its next cursor carries."""
+
+    digest: str
+    position: Position
+    carried: Mapping[str, Any]
+
+
+def encode_cursor(tool: str, walk: Walk, position: Position) -> str:
+    """An opaque cursor naming the tool, the arguments and the position.
+
+    It also carries the arguments themselves when they are small enough, so that `{"cursor": ...}` alone
+    fetches the next page.
+    """
+    state: dict[str, Any] = {"v": CURSOR_VERSION, "t": tool, "a": walk.digest, "o": position.offset}
     if position.page_size is not None:
         state["s"] = position.page_size
+    if len(json.dumps(walk.carried, separators=(",", ":"))) <= MAX_CARRIED:
+        state["q"] = dict(walk.carried)
     raw = json.dumps(state, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(tool: str, digest: str, cursor: str, max_page_size: int) -> Position:
-    """The position a cursor encodes, refusing cursors of other tools, other arguments or none of ours."""
+def _state(tool: str, cursor: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         state = json.loads(raw)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         raise errors.bad_cursor("it is not a cursor this server issued") from None
     if not isinstance(state, dict) or state.get("v") != CURSOR_VERSION:
         raise errors.bad_cursor("it is not a cursor this server issued")
     if state.get("t") != tool:
-        raise errors.bad_cursor(f"it was issued by {state.get('t')!r}, not {tool!r}")
+        raise errors.bad_cursor(f"it was issued by {str(state.get('t'))[:40]!r}, not {tool!r}")
+    return state
+
+
+def with_carried_arguments(tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The call's arguments, completed with those its cursor carries; what the call gives wins.
+
+    The result is validated like any fresh arguments, and the cursor's digest is checked afterwards, so a cursor
+    (hand-made or not) can do nothing that a direct call could not.
+    """
+    cursor = arguments.get("cursor")
+    if not isinstance(cursor, str):
+        return arguments
+    carried = _state(tool, cursor).get("q")
+    if carried is None:
+        return arguments
+    if not isinstance(carried, dict):
+        raise errors.bad_cursor("it is not a cursor this server issued")
+    return {**carried, **arguments}
+
+
+def decode_cursor(tool: str, digest: str, cursor: str, max_page_size: int) -> Position:
+    """The position a cursor encodes, refusing cursors of other tools, other arguments or none of ours."""
+    state = _state(tool, cursor)
     if state.get("a") != digest:
-        raise errors.bad_cursor("it was issued for different arguments; repeat them exactly, changing only limit")
+        raise errors.bad_cursor(errors.cursor_arguments_differ(carried="q" in state))
     offset, size = state.get("o"), state.get("s")
     if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
         raise errors.bad_cursor("its position is out of range")

@@ -221,3 +221,19 @@ async def test_many_unknown_arguments_are_listed_ten_at_most() -> None:
     assert text.count("unknown argument") == 10
     assert "; and 990 more. Nothing was sent to PostHog." in text
     assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "meant"),
+    [
+        ("insights-list", {"limt": 5}, "limit"),
+        ("insights-list", {"serach": "signup"}, "search"),
+        ("elements-values-list", {"key": "text", "values": "Sign"}, "value"),
+    ],
+)
+async def test_a_misspelt_argument_name_gets_did_you_mean(tool: str, arguments: dict[str, Any], meant: str) -> None:
+    fake = FakePostHog()
+    async with connect(fake) as client:
+        text = error_text(await client.call_tool(tool, arguments))
+    assert f"(did you mean {meant!r}? accepted: " in text
+    assert fake.requests == []

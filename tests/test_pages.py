@@ -12,7 +12,7 @@ from mcp import Client
 
 from mcp_server.app import App
 from mcp_server.config import Settings
-from mcp_server.pages import Position, arguments_digest, encode_cursor
+from mcp_server.pages import Position, Walk, arguments_digest, encode_cursor
 from mcp_server.sandbox import DEMO_PROJECT_ID, LEGACY_KEY, embedded_transport
 from mcp_server.server import build_server
 from tests.conftest import FakePostHog, connect, error_text, payload
@@ -163,7 +163,7 @@ async def test_one_long_series_keeps_its_type_and_its_data_and_days_aligned_when
 
 async def test_a_cursor_from_another_tool_is_refused_without_a_request() -> None:
     fake = FakePostHog()
-    cursor = encode_cursor("elements-list", arguments_digest({}), Position(100))
+    cursor = encode_cursor("elements-list", Walk(arguments_digest({}), Position(), {}), Position(100))
     async with connect(fake) as client:
         text = error_text(await client.call_tool("insights-list", {"cursor": cursor}))
     assert "issued by 'elements-list'" in text
@@ -175,7 +175,7 @@ async def test_a_cursor_presented_with_other_arguments_is_refused() -> None:
     async with connect(fake) as client:
         first = payload(await client.call_tool("insights-list", {"search": "a", "limit": 10}))
         text = error_text(await client.call_tool("insights-list", {"search": "b", "cursor": first["next_cursor"]}))
-    assert "different arguments" in text
+    assert "issued for other arguments" in text
     assert len(fake.tool_requests()) == 1
 
 
@@ -198,7 +198,7 @@ async def test_a_garbled_or_forged_cursor_is_a_clear_error_and_no_request(cursor
 
 async def test_a_forged_position_out_of_range_is_refused() -> None:
     fake = FakePostHog()
-    cursor = encode_cursor("elements-list", arguments_digest({}), Position(10**9))
+    cursor = encode_cursor("elements-list", Walk(arguments_digest({}), Position(), {}), Position(10**9))
     async with connect(fake) as client:
         text = error_text(await client.call_tool("elements-list", {"cursor": cursor}))
     assert "out of range" in text
@@ -267,3 +267,53 @@ async def test_a_short_numbered_page_that_links_to_another_moves_on_to_that_page
     assert [i["detail"]["changes"][0]["before"] for i in items] == ["Old 0", "Old 1", "Old 5", "Old 6"]
     assert [r.params["page"] for r in fake.tool_requests()] == ["1", "2"]
     assert len({page["next_cursor"] for page in seen}) == len(seen)
+
+
+async def test_a_cursor_alone_fetches_the_next_page_with_the_arguments_it_was_issued_for() -> None:
+    fake = FakePostHog().on("GET", "insights/", offset_pages([insight(n, basic=True) for n in range(30)]))
+    async with connect(fake) as client:
+        first = payload(await client.call_tool("insights-list", {"search": "signup", "insight": "TRENDS", "limit": 4}))
+        second = payload(await client.call_tool("insights-list", {"cursor": first["next_cursor"]}))
+    opening, following = fake.tool_requests()
+    assert following.params == {**opening.params, "offset": "4"}
+    assert following.params["search"] == "signup" and following.params["insight"] == "TRENDS"
+    assert len(second["results"]) == 4
+
+
+async def test_a_cursor_alone_may_change_the_limit() -> None:
+    fake = FakePostHog().on("GET", "insights/", offset_pages([insight(n, basic=True) for n in range(30)]))
+    async with connect(fake) as client:
+        first = payload(await client.call_tool("insights-list", {"search": "a", "limit": 4}))
+        payload(await client.call_tool("insights-list", {"cursor": first["next_cursor"], "limit": 10}))
+    assert fake.tool_requests()[1].params == {**fake.tool_requests()[0].params, "offset": "4", "limit": "10"}
+
+
+async def test_arguments_too_large_to_carry_must_be_repeated_beside_the_cursor() -> None:
+    tags = [f"{n:02d}" + "t" * 78 for n in range(10)]
+    fake = FakePostHog().on("GET", "insights/", offset_pages([insight(n, basic=True) for n in range(30)]))
+    async with connect(fake) as client:
+        first = payload(await client.call_tool("insights-list", {"tags": tags, "limit": 4}))
+        alone = error_text(await client.call_tool("insights-list", {"cursor": first["next_cursor"]}))
+        repeated = payload(
+            await client.call_tool("insights-list", {"tags": tags, "limit": 4, "cursor": first["next_cursor"]})
+        )
+    assert "too large to carry" in alone and "repeat them exactly" in alone
+    assert len(first["next_cursor"]) < 200
+    assert len(repeated["results"]) == 4
+    assert len(fake.tool_requests()) == 2
+
+
+@pytest.mark.parametrize(
+    ("carried", "says"),
+    [({"limit": 100_000}, "limit"), ({"evil": 1}, "unknown argument 'evil'"), ({"short_id": "../../x"}, "short_id")],
+)
+async def test_arguments_a_hand_made_cursor_carries_are_validated_like_fresh_ones(
+    carried: dict[str, Any], says: str
+) -> None:
+    state = {"v": 2, "t": "insights-list", "a": "0" * 16, "o": 0, "q": carried}
+    cursor = base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
+    fake = FakePostHog()
+    async with connect(fake) as client:
+        text = error_text(await client.call_tool("insights-list", {"cursor": cursor}))
+    assert "Invalid arguments for insights-list" in text and says in text
+    assert fake.tool_requests() == []
