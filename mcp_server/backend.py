@@ -49,7 +49,7 @@ class Backend:
         item_id = data.pop("id", None)
         path = f"/api/projects/{project_id}/" + tool.path.format(id=quote(str(item_id), safe=""))
         selecting = {k: v for k, v in data.items() if k not in PAGING_ARGUMENTS}
-        sent = {k: v for k, v in selecting.items() if k not in tool.local}
+        sent = {k: v for k, v in selecting.items() if k not in tool.not_sent}
         params = dict(tool.fixed_params)
         body: Any = None
         if tool.method == "GET":
@@ -100,11 +100,11 @@ class Backend:
             result = {"ok": True}
         else:
             raise errors.unexpected_reply(tool.name, "a JSON object")
-        for name in tool.echo:
+        for name in tool.echo_arguments:
             value = item_id if name == "id" else data.get(name)
             if value is not None:
                 result.setdefault(name, value)
-        result.update(tool.done)
+        result.update(tool.result_adds)
         return shaping.fit_object(result, self.response_budget, tool.truncation_hint)
 
     def _page(

@@ -55,9 +55,12 @@ class Tool:
     page: PageStyle | None = None
     fixed_params: Mapping[str, str] = field(default_factory=dict)
     fixed_body: Mapping[str, Any] | None = None
-    echo: tuple[str, ...] = ()
-    local: frozenset[str] = frozenset()
-    done: Mapping[str, Any] = field(default_factory=dict)
+    echo_arguments: tuple[str, ...] = ()
+    """Arguments copied into the result when PostHog's reply does not carry them."""
+    not_sent: frozenset[str] = frozenset()
+    """Arguments that shape the result here and are never sent to PostHog."""
+    result_adds: Mapping[str, Any] = field(default_factory=dict)
+    """Fields added to every result, saying what was done."""
     recheck_with: str | None = None
     empty_reply: bool = False  # PostHog answers with no body; the result says what was done
     truncation_hint: str = "Raise POSTHOG_MCP_RESPONSE_BUDGET to get it whole."
@@ -176,7 +179,7 @@ TOOLS: tuple[Tool, ...] = (
         noun="insight",
         shape=s.INSIGHT_DETAIL,
         toolset="insights",
-        echo=("client_query_id",),
+        echo_arguments=("client_query_id",),
         truncation_hint="Raise POSTHOG_MCP_RESPONSE_BUDGET to get it whole; its url shows all of it in PostHog.",
     ),
     Tool(
@@ -260,7 +263,7 @@ TOOLS: tuple[Tool, ...] = (
         shape=s.ACTIVITY,
         toolset="insights",
         page=PageStyle.NUMBERED,
-        local=frozenset({"include_values"}),
+        not_sent=frozenset({"include_values"}),
     ),
     Tool(
         name="insights-my-last-viewed",
@@ -300,7 +303,7 @@ TOOLS: tuple[Tool, ...] = (
         shape=s.Shape(),
         toolset="insights",
         empty_reply=True,
-        echo=("insight_ids",),
+        echo_arguments=("insight_ids",),
     ),
     Tool(
         name="insight-generate-metadata",
@@ -339,7 +342,7 @@ TOOLS: tuple[Tool, ...] = (
         shape=s.Shape(),
         toolset="insights",
         empty_reply=True,
-        echo=("client_query_id",),
+        echo_arguments=("client_query_id",),
     ),
     Tool(
         name="elements-list",
@@ -434,8 +437,8 @@ TOOLS: tuple[Tool, ...] = (
         shape=s.Shape(),
         toolset="elements-legacy",
         empty_reply=True,
-        echo=("id",),
-        done={"deleted": True},
+        echo_arguments=("id",),
+        result_adds={"deleted": True},
         recheck_with="element-get",
     ),
     Tool(
