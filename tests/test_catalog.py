@@ -1,4 +1,4 @@
-"""The catalog's invariants, and the committed snapshot of what tools/list sends (an API for agents)."""
+"""The catalog's invariants, and one committed snapshot per tool of what tools/list sends (an API for agents)."""
 
 from __future__ import annotations
 
@@ -10,38 +10,12 @@ from typing import Any
 
 import pytest
 
-from mcp_server.catalog import TOOLS
+from mcp_server.catalog import TOOLS, Tool
 from mcp_server.pages import PageStyle
 from tests.conftest import FakePostHog, connect
 
-SNAPSHOT = Path(__file__).parent / "snapshots" / "tools_list.json"
-
-# name: (scope, read-only, destructive, idempotent, page style) as the design's tool table says.
-TABLE: dict[str, tuple[str | None, bool, bool, bool, PageStyle | None]] = {
-    "insights-list": ("insight:read", True, False, True, PageStyle.OFFSET),
-    "insight-get": ("insight:read", True, False, True, None),
-    "insight-create": ("insight:write", False, False, False, None),
-    "insight-update": ("insight:write", False, False, True, None),
-    "insight-delete": ("insight:write", False, True, True, None),
-    "insights-activity-retrieve": ("activity_log:read", True, False, True, PageStyle.NUMBERED),
-    "insights-my-last-viewed": (None, True, False, True, PageStyle.BARE),
-    "insights-mark-viewed": ("insight:read", False, False, True, None),
-    "insight-generate-metadata": ("insight:write", True, False, False, None),
-    "insight-query-cancel": (None, False, False, True, None),
-    "elements-list": ("element:read", True, False, True, PageStyle.OFFSET),
-    "element-get": ("element:read", True, False, True, None),
-    "element-create": ("element:write", False, False, False, None),
-    "element-update": ("element:write", False, False, True, None),
-    "element-delete": ("element:write", False, True, True, None),
-    "elements-stats-retrieve": ("element:read", True, False, True, PageStyle.OFFSET_NO_COUNT),
-    "elements-values-list": ("element:read", True, False, True, PageStyle.BARE),
-}
-
-
-def test_the_catalog_holds_the_seventeen_tools_of_the_design_table() -> None:
-    assert [tool.name for tool in TOOLS] == list(TABLE)
-    for tool in TOOLS:
-        assert (tool.scope, tool.read_only, tool.destructive, tool.idempotent, tool.page) == TABLE[tool.name]
+SNAPSHOTS = Path(__file__).parent / "snapshots" / "tools"
+REFRESH = "UPDATE_SNAPSHOTS=1 uv run pytest tests/test_catalog.py"
 
 
 def test_names_are_kebab_case_and_titles_and_descriptions_are_within_budget() -> None:
@@ -86,26 +60,62 @@ def _wire(tools: list[Any]) -> list[dict[str, Any]]:
     return [tool.model_dump(by_alias=True, exclude_none=True, mode="json") for tool in tools]
 
 
-@pytest.mark.anyio
-async def test_tools_list_matches_the_committed_snapshot(fake: FakePostHog) -> None:
+def _snapshot(listed: dict[str, Any], tool: Tool) -> dict[str, Any]:
+    """What tools/list sends for the tool, and the catalog facts the wire leaves out."""
+    page = tool.page.value if tool.page else None
+    return {**listed, "catalog": {"scope": tool.scope, "toolset": tool.toolset, "page": page}}
+
+
+async def _listed(fake: FakePostHog) -> dict[str, dict[str, Any]]:
     async with connect(fake) as client:
-        listed = _wire((await client.list_tools()).tools)
+        return {tool["name"]: tool for tool in _wire((await client.list_tools()).tools)}
+
+
+async def _current(fake: FakePostHog) -> dict[str, dict[str, Any]]:
+    """Each listed tool's snapshot as it is now; with UPDATE_SNAPSHOTS=1, also the committed files."""
+    listed = await _listed(fake)
+    current = {tool.name: _snapshot(listed[tool.name], tool) for tool in TOOLS if tool.name in listed}
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
-        SNAPSHOT.parent.mkdir(exist_ok=True)
-        SNAPSHOT.write_text(json.dumps(listed, indent=2) + "\n")
-    assert SNAPSHOT.exists(), "run with UPDATE_SNAPSHOTS=1 to create tests/snapshots/tools_list.json"
-    assert listed == json.loads(SNAPSHOT.read_text()), (
-        "tools/list changed: this is an API change for agents. If intended, refresh the snapshot with "
-        "UPDATE_SNAPSHOTS=1 uv run pytest tests/test_catalog.py"
+        SNAPSHOTS.mkdir(parents=True, exist_ok=True)
+        for stale in SNAPSHOTS.glob("*.json"):
+            if stale.stem not in current:
+                stale.unlink()
+        for name, snapshot in current.items():
+            (SNAPSHOTS / f"{name}.json").write_text(json.dumps(snapshot, indent=2) + "\n")
+    return current
+
+
+@pytest.mark.anyio
+async def test_every_toolset_offered_lists_every_catalog_tool(fake: FakePostHog) -> None:
+    assert sorted(await _listed(fake)) == sorted(tool.name for tool in TOOLS)
+
+
+@pytest.mark.anyio
+async def test_each_tool_has_a_snapshot_file_and_each_file_a_tool(fake: FakePostHog) -> None:
+    tools = (await _current(fake)).keys()
+    files = {path.stem for path in SNAPSHOTS.glob("*.json")}
+    assert not tools - files, f"tools without a snapshot: {sorted(tools - files)}; run {REFRESH}"
+    assert not files - tools, f"snapshots without a tool: {sorted(files - tools)}; run {REFRESH}"
+
+
+@pytest.mark.anyio
+async def test_each_tool_matches_its_committed_snapshot(fake: FakePostHog) -> None:
+    current = await _current(fake)
+    committed = {
+        name: json.loads(path.read_text()) for name in current if (path := SNAPSHOTS / f"{name}.json").exists()
+    }
+    changed = sorted(name for name in committed if committed[name] != current[name])
+    assert {name: current[name] for name in changed} == {name: committed[name] for name in changed}, (
+        f"the schema of {', '.join(changed)} changed: this is an API change for agents. "
+        f"If intended, refresh the snapshots with {REFRESH}"
     )
 
 
 @pytest.mark.anyio
 async def test_every_listed_tool_carries_title_and_all_four_annotations(fake: FakePostHog) -> None:
-    async with connect(fake) as client:
-        listed = _wire((await client.list_tools()).tools)
-    assert len(listed) == 17
-    for tool in listed:
+    listed = await _listed(fake)
+    assert len(listed) == len(TOOLS)
+    for tool in listed.values():
         assert tool["title"]
         assert set(tool["annotations"]) == {"readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"}
         assert tool["annotations"]["openWorldHint"] is True
