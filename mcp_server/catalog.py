@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-import mcp_types as types
-
 from mcp_server import arguments as a
 from mcp_server import shaping as s
 from mcp_server.pages import PageStyle
@@ -76,26 +74,6 @@ class Tool:
     def max_limit(self) -> int:
         """The hard cap on `limit`, as the argument model declares it."""
         return int(self.input_schema["properties"]["limit"]["maximum"])
-
-    @property
-    def annotations(self) -> types.ToolAnnotations:
-        """MCP behaviour hints, straight from the entry."""
-        return types.ToolAnnotations(
-            read_only_hint=self.read_only,
-            destructive_hint=self.destructive,
-            idempotent_hint=self.idempotent,
-            open_world_hint=True,
-        )
-
-    def to_mcp(self) -> types.Tool:
-        """The entry as an MCP tool definition."""
-        return types.Tool(
-            name=self.name,
-            title=self.title,
-            description=self.description,
-            input_schema=self.input_schema,
-            annotations=self.annotations,
-        )
 
 
 def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from mcp.server.context import ServerRequestContext
 from pydantic import ValidationError
 
 from mcp_server import errors, pages
@@ -14,15 +13,17 @@ from mcp_server.accounts import Account
 from mcp_server.app import App
 from mcp_server.catalog import Tool
 
-Context = ServerRequestContext[Any, Any]
-AccountResolver = Callable[[Context], Account]
+AccountResolver = Callable[[Mapping[str, str] | None], Account]
+"""Picks a request's PostHog account from its HTTP headers (None over stdio)."""
 
 
-def deferred_account(resolve: AccountResolver, ctx: Context, secrets: list[str]) -> Callable[[], Account]:
+def deferred_account(
+    resolve: AccountResolver, headers: Mapping[str, str] | None, secrets: list[str]
+) -> Callable[[], Account]:
     """The request's account, resolved only once the arguments are valid; its key joins the secrets to redact."""
 
     def account() -> Account:
-        chosen = resolve(ctx)
+        chosen = resolve(headers)
         secrets.append(chosen.key)
         return chosen
 

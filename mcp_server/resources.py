@@ -13,7 +13,8 @@ from mcp.shared.exceptions import MCPError
 from mcp_server import errors, shaping
 from mcp_server.app import App
 from mcp_server.catalog import BY_NAME
-from mcp_server.dispatch import AccountResolver, Context, deferred_account, execute
+from mcp_server.dispatch import AccountResolver, deferred_account, execute
+from mcp_server.sdk import Context, request_headers
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,9 @@ def resource_handlers(app: App, resolve: AccountResolver) -> dict[str, Any]:
             arguments["cursor"] = params.cursor
         secrets = app.secrets()
         try:
-            page = await execute(app, BY_NAME["insights-list"], arguments, deferred_account(resolve, ctx, secrets))
+            page = await execute(
+                app, BY_NAME["insights-list"], arguments, deferred_account(resolve, request_headers(ctx), secrets)
+            )
         except errors.ToolError as exc:
             if exc.kind == "refused":
                 return types.ListResourcesResult(resources=[])
@@ -103,7 +106,10 @@ def resource_handlers(app: App, resolve: AccountResolver) -> dict[str, Any]:
         secrets = app.secrets()
         try:
             insight = await execute(
-                app, BY_NAME["insight-get"], {"id": match.group(1)}, deferred_account(resolve, ctx, secrets)
+                app,
+                BY_NAME["insight-get"],
+                {"id": match.group(1)},
+                deferred_account(resolve, request_headers(ctx), secrets),
             )
         except errors.ToolError as exc:
             raise _protocol_error(exc, secrets) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import anyio
@@ -17,9 +17,10 @@ from mcp_server import __version__, errors, shaping
 from mcp_server.access import EVERYTHING, usable
 from mcp_server.accounts import Account
 from mcp_server.app import App
-from mcp_server.catalog import BY_NAME, TOOLS
-from mcp_server.dispatch import AccountResolver, Context, deferred_account, execute
+from mcp_server.catalog import BY_NAME, TOOLS, Tool
+from mcp_server.dispatch import AccountResolver, deferred_account, execute
 from mcp_server.resources import resource_handlers
+from mcp_server.sdk import Context, request_headers
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,23 @@ def success(result: dict[str, Any], secrets: Sequence[str] = ()) -> types.CallTo
     return answer
 
 
+def mcp_tool(tool: Tool) -> types.Tool:
+    """A catalog entry as an MCP tool definition, its behaviour hints straight from the entry."""
+    annotations = types.ToolAnnotations(
+        read_only_hint=tool.read_only,
+        destructive_hint=tool.destructive,
+        idempotent_hint=tool.idempotent,
+        open_world_hint=True,
+    )
+    return types.Tool(
+        name=tool.name,
+        title=tool.title,
+        description=tool.description,
+        input_schema=tool.input_schema,
+        annotations=annotations,
+    )
+
+
 def failure(message: str) -> types.CallToolResult:
     """A tool result the model reads as an error."""
     return types.CallToolResult(content=[types.TextContent(type="text", text=_utf8(message))], is_error=True)
@@ -85,7 +103,7 @@ def failure(message: str) -> types.CallToolResult:
 def default_resolver(app: App) -> AccountResolver:
     """Every request uses the configured key."""
 
-    def resolve(_: Context) -> Account:
+    def resolve(_: Mapping[str, str] | None) -> Account:
         if app.default_account is None:
             raise errors.no_api_key()
         return app.default_account
@@ -130,21 +148,21 @@ def build_server(app: App, resolve: AccountResolver | None = None) -> Server[Any
         if params is not None and params.cursor:
             raise MCPError(code=types.INVALID_PARAMS, message=errors.invalid_list_cursor())
         try:
-            grant = await resolve(ctx).grant()
+            grant = await resolve(request_headers(ctx)).grant()
         except errors.ToolError:
             grant = EVERYTHING
         except Exception:
             # The scope look-up is only a filter: when it breaks, list what the configuration offers.
             log.exception("tools/list: the scope look-up failed unexpectedly")
             grant = EVERYTHING
-        return types.ListToolsResult(tools=[tool.to_mcp() for tool in usable(app.tools, grant)])
+        return types.ListToolsResult(tools=[mcp_tool(tool) for tool in usable(app.tools, grant)])
 
     async def call_tool(ctx: Context, params: types.CallToolRequestParams) -> types.CallToolResult:
         tool = BY_NAME.get(params.name)
         if tool is None:
             raise MCPError(code=types.INVALID_PARAMS, message=errors.unknown_tool(params.name, [t.name for t in TOOLS]))
         secrets = app.secrets()
-        account = deferred_account(resolve, ctx, secrets)
+        account = deferred_account(resolve, request_headers(ctx), secrets)
         app.calls_in_flight += 1
         try:
             result = await with_progress(

@@ -22,15 +22,11 @@ from typing import Any
 
 import uvicorn
 from mcp.server import Server
-from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
-from mcp.server.auth.provider import AccessToken
 from mcp.server.sse import SseServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
-from sse_starlette.sse import AppStatus
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -40,7 +36,8 @@ from mcp_server import __version__, errors
 from mcp_server.accounts import Account, key_digest
 from mcp_server.app import App
 from mcp_server.config import ConfigError, Settings, unusable_key_character
-from mcp_server.dispatch import AccountResolver, Context
+from mcp_server.dispatch import AccountResolver
+from mcp_server.sdk import bind_principal, close_sse_streams, hold_sse_streams
 from mcp_server.server import build_server
 
 log = logging.getLogger(__name__)
@@ -84,13 +81,13 @@ def check_bind(settings: Settings) -> None:
         )
 
 
-def _bearer(headers: Headers) -> str | None:
+def _bearer(headers: Mapping[str, str]) -> str | None:
     value = headers.get("authorization", "")
     scheme, _, token = value.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def posthog_key(headers: Headers, settings: Settings) -> str | None:
+def posthog_key(headers: Mapping[str, str], settings: Settings) -> str | None:
     """The PostHog key a request carries: X-PostHog-Api-Key, or on a token-less loopback bind a Bearer phx_ key."""
     key = headers.get(KEY_HEADER, "").strip()
     if key:
@@ -186,7 +183,7 @@ class Guard:
             owner += ":" + key_digest(key)
         # The SDK binds each MCP session to the principal that opened it; ours is the credentials' digest.
         principal = hashlib.sha256(owner.encode()).hexdigest()
-        scope["user"] = AuthenticatedUser(AccessToken(token="", client_id=principal, scopes=[]))
+        bind_principal(scope, principal)
         return None
 
 
@@ -217,9 +214,8 @@ class SseStream:
 def per_request_resolver(app: App) -> AccountResolver:
     """Each HTTP request's account, from the PostHog key it carries."""
 
-    def resolve(ctx: Context) -> Account:
-        request = ctx.request
-        key = posthog_key(request.headers, app.settings) if isinstance(request, Request) else None
+    def resolve(headers: Mapping[str, str] | None) -> Account:
+        key = posthog_key(headers, app.settings) if headers is not None else None
         if key is None or app.accounts is None:
             raise errors.no_request_key()
         errors.REQUEST_SECRETS.set((key,))
@@ -294,7 +290,7 @@ class DrainingServer(uvicorn.Server):
         super().__init__(config)
         self.app = app
         self.grace = grace
-        AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
+        hold_sse_streams()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         """Stop accepting, wait for calls in flight (within the grace period), then close the streams."""
@@ -311,7 +307,7 @@ class DrainingServer(uvicorn.Server):
         if self.app.calls_in_flight:
             log.warning("%d call(s) still running after the %.0f s grace period", self.app.calls_in_flight, self.grace)
         await asyncio.sleep(0.2)  # lets the last answers reach their streams
-        AppStatus.should_exit = True
+        close_sse_streams()
 
 
 def serve_http(settings: Settings) -> int:

@@ -18,6 +18,7 @@ from mcp.client.streamable_http import streamable_http_client
 from sse_starlette.sse import AppStatus
 
 from mcp_server.config import ConfigError
+from mcp_server.sdk import close_sse_streams
 from mcp_server.web import check_bind
 from tests.conftest import PREFIX, FakePostHog, error_text, payload, settings
 from tests.http_server import running
@@ -348,7 +349,7 @@ async def test_an_sse_stream_cut_at_shutdown_ends_cleanly_and_logs_no_error(capl
             async for line in stream.aiter_lines():
                 lines.append(line)
                 # What the server's SIGTERM handling does (DrainingServer) once no call is in flight.
-                AppStatus.should_exit = True
+                close_sse_streams()
     finally:
         AppStatus.should_exit = False
     assert lines[0] == "event: endpoint"
