@@ -298,7 +298,7 @@ class InsightsList(Arguments):
             "Sort order (default: newest first, an order that edits do not change; with search, best matches first)."
         ),
     )
-    limit: int = Field(20, ge=1, le=500, description="Insights per page (default 20, at most 500).")
+    limit: int = Field(20, ge=1, le=500, description="Insights per page.")
     cursor: Cursor = None
 
     @model_validator(mode="after")
@@ -356,7 +356,7 @@ class InsightCreate(Arguments):
     tags: Tags | None = None
     dashboards: Dashboards | None = None
     favorited: bool | None = Field(None, description="Mark as a favorite.")
-    saved: bool = Field(True, description="Save it to the insights list (default true).")
+    saved: bool = Field(True, description="Save it to the insights list.")
 
 
 class InsightUpdate(Arguments):
@@ -388,7 +388,7 @@ class InsightActivity(Arguments):
 
     id: InsightId
     include_values: bool = Field(False, description="Include each change's before and after values (bulky).")
-    limit: int = Field(20, ge=1, le=100, description="Entries per page (default 20, at most 100).")
+    limit: int = Field(20, ge=1, le=100, description="Entries per page.")
     cursor: Cursor = None
 
 
@@ -400,7 +400,7 @@ class InsightsMarkViewed(Arguments):
     """Arguments of insights-mark-viewed."""
 
     insight_ids: list[ViewedId] = Field(
-        min_length=1, max_length=2500, description="Numeric ids of the insights viewed (1 to 2500), from insights-list."
+        min_length=1, max_length=2500, description="Numeric ids of the insights viewed, from insights-list."
     )
 
 
@@ -421,7 +421,7 @@ class InsightQueryCancel(Arguments):
 class ElementsList(Arguments):
     """Arguments of elements-list."""
 
-    limit: int = Field(100, ge=1, le=1000, description="Elements per page (default 100, at most 1000).")
+    limit: int = Field(100, ge=1, le=1000, description="Elements per page.")
     cursor: Cursor = None
 
 
@@ -475,7 +475,7 @@ class ElementsStats(Arguments):
     """Arguments of elements-stats-retrieve."""
 
     include: list[ClickEvent] | None = Field(
-        None, min_length=1, max_length=3, description="Event kinds to count (default: all three)."
+        None, min_length=1, max_length=3, description="Event kinds to count (default: all of them)."
     )
     date_from: DateText | None = Field(None, description="Start of the period: YYYY-MM-DD or relative (default -7d).")
     date_to: DateText | None = Field(None, description="End of the period: YYYY-MM-DD or relative (default now).")
@@ -486,11 +486,11 @@ class ElementsStats(Arguments):
         '"type": "event"}].',
     )
     filter_test_accounts: bool | None = Field(None, description="Leave out internal and test users.")
-    sampling_factor: float | None = Field(None, gt=0, le=1, description="Sample this fraction of events (0 to 1].")
+    sampling_factor: float | None = Field(None, gt=0, le=1, description="Sample this fraction of events.")
     max_element_chain_depth: int | None = Field(
         None, ge=1, le=100, description="Keep at most this many elements of each chain, clicked element first."
     )
-    limit: int = Field(50, ge=1, le=1000, description="Element chains per page (default 50, at most 1000).")
+    limit: int = Field(50, ge=1, le=1000, description="Element chains per page.")
     cursor: Cursor = None
 
 

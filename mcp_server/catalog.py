@@ -1,4 +1,4 @@
-"""The 17 tools, one declarative entry each: the single source of truth for listing, dispatch and docs."""
+"""The tools, one declarative entry each: the single source of truth for listing, dispatch and docs."""
 
 from __future__ import annotations
 

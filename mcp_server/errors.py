@@ -18,7 +18,14 @@ from urllib.parse import quote, quote_plus
 
 from pydantic import ValidationError
 
-from mcp_server.posthog import QUERY_FAILURES, MalformedReply, PostHogError, PostHogUnreachable, ReplyTooLarge
+from mcp_server.posthog import (
+    QUERY_FAILURES,
+    SAFE_METHODS,
+    MalformedReply,
+    PostHogError,
+    PostHogUnreachable,
+    ReplyTooLarge,
+)
 
 KEYS_PAGE = "PostHog > Settings > Personal API keys"
 MISSING_SCOPE = re.compile(r"required scope '([^']+)'")
@@ -286,7 +293,7 @@ def from_posthog(exc: PostHogError, target: Target) -> ToolError:
         when = f"in {_seconds(exc.retry_after)}" if exc.retry_after is not None else "in a minute"
         return ToolError(f"PostHog is rate-limiting this API key (429). Retry {target.tool} {when}.{suffix}")
     if status in QUERY_FAILURES:
-        advice = "" if exc.method in ("GET", "HEAD") else f" {_recheck_advice(target)}"
+        advice = "" if exc.method in SAFE_METHODS else f" {_recheck_advice(target)}"
         return ToolError(
             f"PostHog could not run the query behind {target.tool} ({status}): "
             f"{_quoted(exc, 'it took too long or needed too much memory')}. Retrying the same query will not help: "
@@ -294,7 +301,7 @@ def from_posthog(exc: PostHogError, target: Target) -> ToolError:
         )
     if status >= 500:
         advice = "Retry later."
-        if exc.method not in ("GET", "HEAD"):
+        if exc.method not in SAFE_METHODS:
             advice = _recheck_advice(target)
         return ToolError(f"PostHog had an internal error ({status}) on {target.tool}{suffix}. {advice}")
     if 300 <= status < 400:
@@ -348,7 +355,7 @@ def malformed(exc: MalformedReply, target: Target) -> ToolError:
 def reply_too_large(exc: ReplyTooLarge, target: Target) -> ToolError:
     """A success answer longer than the most this server reads from PostHog."""
     limit = f"larger than {exc.cap:,} bytes, the most this server reads (POSTHOG_MCP_MAX_REPLY or --max-reply)"
-    if exc.method not in ("GET", "HEAD"):
+    if exc.method not in SAFE_METHODS:
         check = f" with {target.recheck_with}" if target.recheck_with else ""
         return ToolError(
             f"PostHog accepted {target.tool}, but its answer is {limit}, so it was not read. "

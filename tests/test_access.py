@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from mcp_server.catalog import TOOLS
 from tests.conftest import PREFIX, FakePostHog, connect, error_text, payload
 from tests.posthog_json import insight, offset_page
 
@@ -42,7 +43,7 @@ async def test_write_scope_implies_read_scope() -> None:
 async def test_star_and_empty_scopes_grant_everything() -> None:
     for scopes in (["*"], []):
         async with connect(FakePostHog(scopes=scopes)) as client:
-            assert len(await listed(client)) == 17
+            assert len(await listed(client)) == len(TOOLS)
 
 
 async def test_a_tool_outside_the_keys_scopes_is_refused_by_name_without_a_request(mode: str) -> None:
@@ -99,7 +100,7 @@ async def test_a_failed_scope_lookup_filters_nothing_and_posthogs_403_is_transla
         ),
     )
     async with connect(fake) as client:
-        assert len(await listed(client)) == 17
+        assert len(await listed(client)) == len(TOOLS)
         result = await client.call_tool("insight-create", {"query": {"kind": "TrendsQuery", "series": []}})
     assert "lacks the scope 'insight:write'" in error_text(result)
 

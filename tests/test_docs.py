@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from mcp_server import __version__, shaping
+from mcp_server import __version__, pages, shaping
 from mcp_server.catalog import DEFAULT_TOOLSETS, TOOLS, TOOLSETS, TOOLSETS_SETTING
 from mcp_server.config import OPTIONS
 
@@ -88,3 +88,7 @@ def test_the_manifest_passes_settings_as_the_documented_environment_variables() 
 def test_the_readme_states_the_depth_limit_and_its_marker() -> None:
     assert f"nested more than {shaping.MAX_DEPTH} levels deep" in README
     assert f"`{shaping.TOO_DEEP}`" in README
+
+
+def test_the_readme_states_the_largest_arguments_a_cursor_carries() -> None:
+    assert f"too large to carry (over {pages.MAX_CARRIED}" in README

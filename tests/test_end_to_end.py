@@ -14,6 +14,7 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from mcp_server.catalog import TOOLS
 from tests.conftest import error_text, payload
 from tests.sandbox_process import ROOT, Sandbox, sandbox_over_http, server_env
 
@@ -59,7 +60,7 @@ async def test_stdio_process_initializes_lists_tools_and_calls_one(sandbox: Sand
     async with server(sandbox, mode=mode) as client:
         assert client.server_info is not None
         assert client.server_info.name == "posthog-mcp"
-        assert len((await client.list_tools()).tools) == 17
+        assert len((await client.list_tools()).tools) == len(TOOLS)
         page = payload(await client.call_tool("insights-list", {"limit": 5}))
     assert len(page["results"]) == 5
     assert page["count"] >= 30

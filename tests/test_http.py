@@ -17,6 +17,7 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from sse_starlette.sse import AppStatus
 
+from mcp_server.catalog import TOOLS
 from mcp_server.config import ConfigError
 from mcp_server.sdk import close_sse_streams
 from mcp_server.web import check_bind
@@ -46,7 +47,7 @@ def fake_with_insights() -> FakePostHog:
 async def test_streamable_http_lists_and_calls_tools(mode: str) -> None:
     fake = fake_with_insights()
     async with running(fake) as url, Client(http_client(url), mode=mode) as client:
-        assert len((await client.list_tools()).tools) == 17
+        assert len((await client.list_tools()).tools) == len(TOOLS)
         result = payload(await client.call_tool("insights-list", {}))
     assert result["results"][0]["id"] == 1
 
@@ -54,7 +55,7 @@ async def test_streamable_http_lists_and_calls_tools(mode: str) -> None:
 async def test_sse_lists_and_calls_tools() -> None:
     fake = fake_with_insights()
     async with running(fake, transport="sse") as url, Client(sse_client(f"{url}/sse"), mode="legacy") as client:
-        assert len((await client.list_tools()).tools) == 17
+        assert len((await client.list_tools()).tools) == len(TOOLS)
         result = payload(await client.call_tool("insights-list", {}))
     assert result["count"] == 1
 
@@ -186,7 +187,7 @@ async def test_per_request_keys_never_mix_between_concurrent_sessions(mode: str)
     names_a, ids_a = results["a"]
     names_b, ids_b = results["b"]
     assert names_a == {"insights-list", "insight-get", "insights-mark-viewed"}
-    assert len(names_b) == 17
+    assert len(names_b) == len(TOOLS)
     assert set(ids_a) == {1}
     assert set(ids_b) == {2}
     lookups = [r.headers["authorization"] for r in fake.requests if r.path == "/api/personal_api_keys/@current/"]

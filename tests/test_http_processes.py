@@ -18,6 +18,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from mcp_server.catalog import TOOLS
 from tests.conftest import payload
 from tests.sandbox_process import Sandbox, process_printing_url, sandbox_over_http, server_env
 
@@ -64,7 +65,7 @@ async def test_stateless_replicas_serve_one_client_alternating_between_them(sand
         balancer = Alternating(ports)
         http = httpx2.AsyncClient(transport=balancer, timeout=30)
         async with Client(streamable_http_client(urls[0], http_client=http), mode=mode) as client:
-            assert len((await client.list_tools()).tools) == 17
+            assert len((await client.list_tools()).tools) == len(TOOLS)
             for number in range(6):
                 page = payload(await client.call_tool("insights-list", {"limit": 2 + number}))
                 assert len(page["results"]) == 2 + number

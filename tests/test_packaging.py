@@ -18,6 +18,7 @@ from mcp.client.stdio import StdioServerParameters
 from packaging.specifiers import SpecifierSet
 
 from mcp_server import __version__
+from mcp_server.catalog import TOOLS
 from tests.sandbox_process import sandbox_over_http
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +78,7 @@ def test_the_wheel_installs_and_runs_in_a_fresh_environment(wheel: Path, tmp_pat
     )
     heading, *rows = tools.stdout.strip().splitlines()
     assert heading.startswith("toolsets: insights, elements, elements-legacy")
-    assert len(rows) == 17
+    assert len(rows) == len(TOOLS)
     assert rows[0].split()[0] == "insights-list"
 
 
