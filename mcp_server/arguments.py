@@ -53,13 +53,13 @@ def _insight_id(value: Any) -> int | str:
         return number
     if isinstance(value, str) and SHORT_ID.fullmatch(value):
         return value
-    raise ValueError(f"must be a numeric insight id (1 to {MAX_ID}) or an 8-character short_id")
+    raise errors.not_an_insight_id(MAX_ID)
 
 
 def _positive_id(value: Any, hint: str = "") -> int:
     number = _id_number(value)
     if number is None:
-        raise ValueError(f"must be a positive integer id{hint}, at most {MAX_ID}")
+        raise errors.not_a_positive_id(MAX_ID, hint)
     return number
 
 
@@ -67,7 +67,7 @@ def _controls(pattern: re.Pattern[str]) -> AfterValidator:
     def check(value: str) -> str:
         found = pattern.search(value)
         if found:
-            raise ValueError(f"contains the control character U+{ord(found.group()):04X}; remove it")
+            raise errors.control_character(found.group())
         return value
 
     return AfterValidator(check)
@@ -114,13 +114,13 @@ Cursor = Annotated[
 
 def _date_text(value: str) -> str:
     if not DATE.fullmatch(value):
-        raise ValueError("must be a date (YYYY-MM-DD, optionally with a time) or relative, like -7d, -24h, -3m")
+        raise errors.not_a_date()
     return value
 
 
 def _only_true(value: bool) -> bool:
     if value is not True:
-        raise ValueError("only true is a filter here (PostHog ignores the value); leave it out to include all")
+        raise errors.only_true_filters()
     return value
 
 
@@ -200,12 +200,12 @@ ACCEPTED_KINDS = (*WRAPPERS, *VIZ_SOURCES, "HogQLQuery")
 
 def _query_node(value: Any, *, sql: bool = True) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ValueError("must be a query object with a `kind`")
+        raise errors.not_a_query()
     try:
         json.dumps(value, ensure_ascii=False).encode()
     except UnicodeEncodeError:
         # A lone UTF-16 surrogate is not text: it cannot be sent as UTF-8 JSON.
-        raise ValueError("holds a lone surrogate (half of a UTF-16 pair), which is not text; remove it") from None
+        raise errors.lone_surrogate() from None
     kind = value.get("kind")
     accepted = ACCEPTED_KINDS if sql else ("InsightVizNode", *VIZ_SOURCES)
     if kind not in accepted:
@@ -214,11 +214,11 @@ def _query_node(value: Any, *, sql: bool = True) -> dict[str, Any]:
         return {"kind": "InsightVizNode", "source": value}
     if kind == "HogQLQuery":
         if not isinstance(value.get("query"), str) or not value["query"].strip():
-            raise ValueError("a HogQLQuery needs `query`, the SQL text")
+            raise errors.hogql_without_sql()
         return {"kind": "DataVisualizationNode", "source": value}
     source = value.get("source")
     if not isinstance(source, dict) or source.get("kind") not in WRAPPERS[kind]:
-        raise ValueError(f"a {kind} needs `source`, one of: {', '.join(WRAPPERS[kind])}")
+        raise errors.wrapper_without_source(kind, WRAPPERS[kind])
     return value
 
 
@@ -262,7 +262,7 @@ VizQueryNode = Annotated[
 def _changes(update: U) -> U:
     # An empty PATCH is not harmless: PostHog marks the insight saved.
     if not any(value is not None for name, value in update if name != "id"):
-        raise ValueError("nothing to change: give at least one field besides id")
+        raise errors.nothing_to_change()
     return update
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 from urllib.parse import quote, quote_plus
 
 from pydantic import ValidationError
@@ -49,15 +49,60 @@ KEY_FIXES: dict[KeySource, str] = {
 class ToolError(Exception):
     """A failure the agent should read: becomes an `isError` tool result.
 
-    `kind` lets protocol surfaces that answer with JSON-RPC errors (resources) pick the right code; a refusal's
-    `reason` says in a few words, the same for every tool it applies to, why a tool is left out.
+    Raised as one of the subclasses below, which say whose failure it is. `kind` lets protocol surfaces that answer
+    with JSON-RPC errors (resources) pick the right code; a refusal's `reason` says in a few words, the same for
+    every tool it applies to, why a tool is left out.
     """
 
-    def __init__(self, message: str, kind: Kind = "failed", reason: str = "") -> None:
+    kind: ClassVar[Kind] = "failed"
+
+    def __init__(self, message: str, reason: str = "") -> None:
         super().__init__(message)
         self.message = message
-        self.kind = kind
         self.reason = reason
+
+
+class UserInputError(ToolError):
+    """The caller's mistake: arguments or a cursor that cannot be sent. Nothing was sent to PostHog."""
+
+    kind = "invalid"
+
+
+class Refused(ToolError):
+    """This server's configuration or the key's scopes rule the call out before any request."""
+
+    kind = "refused"
+
+
+class Unconfigured(ToolError):
+    """The server lacks a setting the call needs and could not work it out from PostHog."""
+
+
+class PostHogRefusal(ToolError):
+    """PostHog answered with a refusal (4xx) the caller can act on."""
+
+
+class NotFound(PostHogRefusal):
+    """PostHog has no such item in the project."""
+
+    kind = "not_found"
+
+
+class PostHogFailure(ToolError):
+    """PostHog failed, could not be reached, or answered with something that is not its API's answer."""
+
+
+class InternalError(ToolError):
+    """A bug in this server."""
+
+
+def describe(exc: BaseException, where: str, secrets: Iterable[str]) -> str:
+    """The one text an agent reads for a failure during `where`: a typed error's message, else a bug report.
+
+    Every surface that answers with an error (tool results, JSON-RPC errors) formats it here, so no key reaches it.
+    """
+    error = exc if isinstance(exc, ToolError) else internal(where, exc)
+    return redact(error.message, secrets)
 
 
 @dataclass(frozen=True)
@@ -102,22 +147,21 @@ def invalid_arguments(tool: str, error: ValidationError, accepted: Sequence[str]
     if len(reported) > SHOWN_PROBLEMS:
         problems.append(f"and {len(reported) - SHOWN_PROBLEMS} more")
     text = f"Invalid arguments for {tool}: " + "; ".join(problems) + ". Nothing was sent to PostHog."
-    return ToolError(text, "invalid")
+    return UserInputError(text)
 
 
 def arguments_not_object(tool: str) -> ToolError:
     """Arguments that are not a JSON object."""
-    return ToolError(
-        f"Invalid arguments for {tool}: arguments must be a JSON object. Nothing was sent to PostHog.", "invalid"
+    return UserInputError(
+        f"Invalid arguments for {tool}: arguments must be a JSON object. Nothing was sent to PostHog."
     )
 
 
 def bad_cursor(reason: str) -> ToolError:
     """A cursor that is garbled, forged, or from another list."""
-    return ToolError(
+    return UserInputError(
         f"Invalid cursor: {reason}. Pass the next_cursor of the previous result unchanged, "
         "or leave cursor out to start from the first page.",
-        "invalid",
     )
 
 
@@ -131,6 +175,56 @@ def cursor_arguments_differ(*, carried: bool) -> str:
 def unknown_query_kind(kind: object, accepted: Iterable[str]) -> ValueError:
     """A query node PostHog would refuse here (raised inside argument validation)."""
     return ValueError(f"PostHog does not accept query kind {_show(kind)} here; accepted kinds: {', '.join(accepted)}")
+
+
+def not_an_insight_id(max_id: int) -> ValueError:
+    """An insight id that is neither a number in range nor a short_id."""
+    return ValueError(f"must be a numeric insight id (1 to {max_id}) or an 8-character short_id")
+
+
+def not_a_positive_id(max_id: int, hint: str = "") -> ValueError:
+    """An id that is not a positive integer in range; `hint` says where the right one comes from."""
+    return ValueError(f"must be a positive integer id{hint}, at most {max_id}")
+
+
+def control_character(character: str) -> ValueError:
+    """Text holding a control character the field does not allow."""
+    return ValueError(f"contains the control character U+{ord(character):04X}; remove it")
+
+
+def not_a_date() -> ValueError:
+    """A date argument in no form PostHog reads."""
+    return ValueError("must be a date (YYYY-MM-DD, optionally with a time) or relative, like -7d, -24h, -3m")
+
+
+def only_true_filters() -> ValueError:
+    """false given to a filter PostHog applies on the parameter's mere presence."""
+    return ValueError("only true is a filter here (PostHog ignores the value); leave it out to include all")
+
+
+def not_a_query() -> ValueError:
+    """A query argument that is not an object."""
+    return ValueError("must be a query object with a `kind`")
+
+
+def lone_surrogate() -> ValueError:
+    """A query holding half of a UTF-16 pair, which cannot be sent as UTF-8 JSON."""
+    return ValueError("holds a lone surrogate (half of a UTF-16 pair), which is not text; remove it")
+
+
+def hogql_without_sql() -> ValueError:
+    """A HogQLQuery with no SQL text."""
+    return ValueError("a HogQLQuery needs `query`, the SQL text")
+
+
+def wrapper_without_source(kind: str, sources: Iterable[str]) -> ValueError:
+    """A wrapping query node without a source it can wrap."""
+    return ValueError(f"a {kind} needs `source`, one of: {', '.join(sources)}")
+
+
+def nothing_to_change() -> ValueError:
+    """An update that gives no field to change (an empty PATCH still marks an insight saved)."""
+    return ValueError("nothing to change: give at least one field besides id")
 
 
 def numeric_insight_ids_only() -> str:
@@ -156,49 +250,44 @@ def invalid_list_cursor() -> str:
 def scope_missing(tool: str, scope: str, granted: Iterable[str]) -> ToolError:
     """A tool refused before any request because the key lacks its scope."""
     has = ", ".join(sorted(granted)) or "none"
-    return ToolError(
+    return Refused(
         f"{tool} needs the API key scope '{scope}', which this key does not have (it has: {has}). "
         f"Add '{scope}' to the key in {KEYS_PAGE}, or use a key that has it. Nothing was sent to PostHog.",
-        "refused",
         f"the key lacks the scope '{scope}'",
     )
 
 
 def legacy_key_only(tool: str) -> ToolError:
     """One of the two endpoints PostHog refuses to every scoped key, refused before any request."""
-    return ToolError(
+    return Refused(
         f"{tool}: PostHog refuses this endpoint to every scoped personal API key, even an all-access one; "
         "only a legacy unscoped key can call it. Nothing was sent to PostHog.",
-        "refused",
         "PostHog serves them only to legacy unscoped keys",
     )
 
 
 def read_only(tool: str) -> ToolError:
     """A write tool called while the server is read-only."""
-    return ToolError(
+    return Refused(
         f"{tool} changes data, and this server runs read-only (--read-only or POSTHOG_MCP_READ_ONLY). "
         "Nothing was sent to PostHog.",
-        "refused",
         "they change data and the server is read-only",
     )
 
 
 def not_allowed(tool: str) -> ToolError:
     """A tool left out by the allow-list."""
-    return ToolError(
+    return Refused(
         f"{tool} is not in this server's allow-list (--tools or POSTHOG_MCP_TOOLS). Nothing was sent to PostHog.",
-        "refused",
         "not in the allow-list (--tools)",
     )
 
 
 def not_in_toolsets(tool: str, toolset: str) -> ToolError:
     """A tool whose toolset the configuration does not choose."""
-    return ToolError(
+    return Refused(
         f"{tool} is in the toolset '{toolset}', which this server does not offer: add it to --toolsets or "
         "POSTHOG_MCP_TOOLSETS (or name the tool in --tools). Nothing was sent to PostHog.",
-        "refused",
         f"in the toolset '{toolset}', which --toolsets does not choose",
     )
 
@@ -219,17 +308,17 @@ def no_tool_left(left_out: dict[str, list[str]]) -> str:
 
 def no_api_key() -> ToolError:
     """A call with no PostHog key to make it with."""
-    return ToolError("No PostHog API key is configured: set POSTHOG_PERSONAL_API_KEY.", "refused")
+    return Refused("No PostHog API key is configured: set POSTHOG_PERSONAL_API_KEY.")
 
 
 def no_request_key() -> ToolError:
     """An HTTP request, on a server of per-user keys, that carries none."""
-    return ToolError("This request carries no PostHog personal API key: send it in X-PostHog-Api-Key.", "refused")
+    return Refused("This request carries no PostHog personal API key: send it in X-PostHog-Api-Key.")
 
 
 def no_project() -> ToolError:
     """No project id configured and none could be worked out from the key."""
-    return ToolError(
+    return Unconfigured(
         "No PostHog project is selected, and the API key does not name one: set POSTHOG_PROJECT_ID to the "
         "project's numeric id (shown in PostHog under Settings > Project, and in app URLs /project/<id>/)."
     )
@@ -258,43 +347,42 @@ def from_posthog(exc: PostHogError, target: Target) -> ToolError:
     status = exc.status
     if status == 400:
         field = f" in field '{exc.attr}'" if exc.attr else ""
-        return ToolError(f"PostHog rejected the request{field}: {_quoted(exc, 'bad request')}. Fix the arguments.")
+        return PostHogRefusal(f"PostHog rejected the request{field}: {_quoted(exc, 'bad request')}. Fix the arguments.")
     if exc.auth_failed:
-        return ToolError(
+        return PostHogRefusal(
             "PostHog rejected the API key: it is invalid, expired or revoked. Create a personal API key "
             f"in {KEYS_PAGE} and {KEY_FIXES[target.key_source]}."
         )
     if status == 403:
         scope = MISSING_SCOPE.search(detail)
         if scope:
-            return ToolError(
+            return PostHogRefusal(
                 f"The API key lacks the scope '{scope.group(1)}' that {target.tool} needs (PostHog answered 403). "
                 f"Add the scope to the key in {KEYS_PAGE}, or use a key that has it."
             )
         if NO_API_KEY_ACCESS in detail.lower():
-            return ToolError(
+            return PostHogRefusal(
                 f"PostHog refuses {target.tool}'s endpoint to every scoped personal API key, even an all-access "
                 'one (403: "This action does not support Personal API Key access"). Only a legacy unscoped key '
                 "can call it."
             )
-        return ToolError(f"PostHog refused {target.tool} (403): {_quoted(exc, 'permission denied')}.")
+        return PostHogRefusal(f"PostHog refused {target.tool} (403): {_quoted(exc, 'permission denied')}.")
     if status == 404:
         if target.item_id is not None and "project" not in detail.lower():
-            return ToolError(
+            return NotFound(
                 f"{target.noun.capitalize()} {target.item_id} was not found in project {target.project_id}: "
                 f"it may have been deleted or belong to another project. Find it with {target.noun}s-list.",
-                "not_found",
             )
-        return ToolError(
+        return PostHogRefusal(
             f"PostHog answered 404 for project {target.project_id}: the project does not exist or the key "
             "cannot access it. Check POSTHOG_PROJECT_ID."
         )
     if status == 429:
         when = f"in {_seconds(exc.retry_after)}" if exc.retry_after is not None else "in a minute"
-        return ToolError(f"PostHog is rate-limiting this API key (429). Retry {target.tool} {when}.{suffix}")
+        return PostHogRefusal(f"PostHog is rate-limiting this API key (429). Retry {target.tool} {when}.{suffix}")
     if status in QUERY_FAILURES:
         advice = "" if exc.method in SAFE_METHODS else f" {_recheck_advice(target)}"
-        return ToolError(
+        return PostHogFailure(
             f"PostHog could not run the query behind {target.tool} ({status}): "
             f"{_quoted(exc, 'it took too long or needed too much memory')}. Retrying the same query will not help: "
             f"narrow it (a shorter date range, fewer series, breakdowns or filters) and try again.{advice}"
@@ -303,14 +391,15 @@ def from_posthog(exc: PostHogError, target: Target) -> ToolError:
         advice = "Retry later."
         if exc.method not in SAFE_METHODS:
             advice = _recheck_advice(target)
-        return ToolError(f"PostHog had an internal error ({status}) on {target.tool}{suffix}. {advice}")
+        return PostHogFailure(f"PostHog had an internal error ({status}) on {target.tool}{suffix}. {advice}")
     if 300 <= status < 400:
         where = f" to {exc.location}" if exc.location else ""
-        return ToolError(
+        return PostHogFailure(
             f"PostHog answered with a redirect ({status}){where}. Set POSTHOG_HOST to the host PostHog redirects "
             "to (for example https://us.posthog.com or https://eu.posthog.com)."
         )
-    return ToolError(f"PostHog answered {status} to {target.tool}: {_quoted(exc, 'no detail given')}.")
+    failure = PostHogRefusal if 400 <= status < 500 else PostHogFailure
+    return failure(f"PostHog answered {status} to {target.tool}: {_quoted(exc, 'no detail given')}.")
 
 
 def _seconds(seconds: float) -> str:
@@ -336,8 +425,8 @@ def unreachable(exc: PostHogUnreachable, target: Target) -> ToolError:
     else:
         what = f"could not be reached at {target.host} ({exc.reason})"
     if exc.may_have_applied:
-        return ToolError(f"PostHog {what} during {target.tool}. {_recheck_advice(target)}")
-    return ToolError(
+        return PostHogFailure(f"PostHog {what} during {target.tool}. {_recheck_advice(target)}")
+    return PostHogFailure(
         f"PostHog {what} during {target.tool}. Nothing was changed; retry later, and check POSTHOG_HOST "
         "and the network if it keeps failing."
     )
@@ -346,7 +435,7 @@ def unreachable(exc: PostHogUnreachable, target: Target) -> ToolError:
 def malformed(exc: MalformedReply, target: Target) -> ToolError:
     """A success answer whose body is not JSON, or is nested too deeply to read."""
     body = "JSON nested too deeply to read" if exc.too_deep else "not JSON"
-    return ToolError(
+    return PostHogFailure(
         f"PostHog answered {target.tool} with status {exc.status} but a body that is {body}. "
         f"Check that POSTHOG_HOST ({target.host}) is a PostHog instance."
     )
@@ -357,11 +446,11 @@ def reply_too_large(exc: ReplyTooLarge, target: Target) -> ToolError:
     limit = f"larger than {exc.cap:,} bytes, the most this server reads (POSTHOG_MCP_MAX_REPLY or --max-reply)"
     if exc.method not in SAFE_METHODS:
         check = f" with {target.recheck_with}" if target.recheck_with else ""
-        return ToolError(
+        return PostHogFailure(
             f"PostHog accepted {target.tool}, but its answer is {limit}, so it was not read. "
             f"Do not repeat the call: check{check} what it changed."
         )
-    return ToolError(
+    return PostHogFailure(
         f"PostHog's answer to {target.tool} is {limit}, so reading stopped there. Ask for less (a smaller limit, "
         "narrower filters, or a query over a shorter date range with fewer series and breakdowns), "
         "or raise POSTHOG_MCP_MAX_REPLY."
@@ -373,14 +462,33 @@ def no_progress() -> str:
     return "PostHog said more items follow but sent none, so the list ends here; some items may be missing."
 
 
+def page_cut(kept: int, total: int, budget: int, paged: bool, hint: str) -> str:
+    """The note on a page cut by the response budget: how many items fit, and how to get the rest."""
+    if paged:
+        rest = "pass next_cursor as cursor to continue from the first one left out."
+    else:
+        rest = f"this list has no further pages. {hint}"
+    return f"Only the first {kept} of the {total} items fit the response budget of {budget} characters; {rest}"
+
+
+def shortened(budget: int, cuts: list[str], dropped: list[str], more: int, hint: str) -> str:
+    """The note on a result cut to the response budget: fields shortened, fields dropped (and how many more)."""
+    cuts = list(cuts)
+    if dropped:
+        rest = f" and {more} more fields" if more > 0 else ""
+        cuts.append(f"dropped {', '.join(dropped)}{rest}")
+    done = f" ({'; '.join(cuts)})" if cuts else ""
+    return f"Shortened to fit the response budget of {budget} characters{done}. {hint}".rstrip()
+
+
 def unexpected_reply(tool: str, expected: str) -> ToolError:
     """A JSON answer of a shape PostHog does not send for this endpoint."""
-    return ToolError(f"PostHog's answer to {tool} was not {expected} as expected. Check POSTHOG_HOST.")
+    return PostHogFailure(f"PostHog's answer to {tool} was not {expected} as expected. Check POSTHOG_HOST.")
 
 
 def internal(tool: str, exc: BaseException) -> ToolError:
     """A bug in this server: said plainly, never as a protocol error."""
-    return ToolError(
+    return InternalError(
         f"posthog-mcp failed internally while running {tool} ({type(exc).__name__}). "
         "This is a bug; the details are in the server's log."
     )

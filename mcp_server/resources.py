@@ -31,7 +31,7 @@ CODES = {"invalid": types.INVALID_PARAMS, "refused": types.INVALID_PARAMS, "not_
 
 
 def _protocol_error(exc: errors.ToolError, secrets: list[str]) -> MCPError:
-    return MCPError(code=CODES.get(exc.kind, types.INTERNAL_ERROR), message=errors.redact(exc.message, secrets))
+    return MCPError(code=CODES.get(exc.kind, types.INTERNAL_ERROR), message=errors.describe(exc, "", secrets))
 
 
 def _guarded(method: str, handler: Callable[[Context, P], Awaitable[R]]) -> Callable[[Context, P], Awaitable[R]]:
@@ -44,7 +44,7 @@ def _guarded(method: str, handler: Callable[[Context, P], Awaitable[R]]) -> Call
             raise
         except Exception as exc:
             log.exception("%s failed unexpectedly", method)
-            raise MCPError(code=types.INTERNAL_ERROR, message=errors.internal(method, exc).message) from None
+            raise MCPError(code=types.INTERNAL_ERROR, message=errors.describe(exc, method, ())) from None
 
     return guarded
 
@@ -92,7 +92,7 @@ def resource_handlers(app: App, resolve: AccountResolver) -> dict[str, Any]:
                 app, BY_NAME["insights-list"], arguments, deferred_account(resolve, request_headers(ctx), secrets)
             )
         except errors.ToolError as exc:
-            if exc.kind == "refused":
+            if isinstance(exc, errors.Refused):
                 return types.ListResourcesResult(resources=[])
             raise _protocol_error(exc, secrets) from None
         resources = [resource for item in page["results"] if (resource := _resource(item)) is not None]

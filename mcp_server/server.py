@@ -171,10 +171,10 @@ def build_server(app: App, resolve: AccountResolver | None = None) -> Server[Any
             return success(result, secrets)
         except errors.ToolError as exc:
             log.info("%s failed: %s", tool.name, errors.redact(exc.message, secrets))
-            return failure(errors.redact(exc.message, secrets))
+            return failure(errors.describe(exc, tool.name, secrets))
         except Exception as exc:
             log.exception("%s failed unexpectedly", tool.name)
-            return failure(errors.internal(tool.name, exc).message)
+            return failure(errors.describe(exc, tool.name, secrets))
         finally:
             app.calls_in_flight -= 1
 

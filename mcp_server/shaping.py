@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcp_server import errors
+
 EMPTY: tuple[Any, ...] = (None, "", [], {})
 
 
@@ -288,11 +290,7 @@ def fit_items(items: list[Any], frame: int, budget: int) -> int:
 
 def page_cut(kept: int, total: int, budget: int, paged: bool, hint: str) -> str:
     """The note on a page cut by the response budget: how many items fit, and how to get the rest."""
-    if paged:
-        rest = "pass next_cursor as cursor to continue from the first one left out."
-    else:
-        rest = f"this list has no further pages. {hint}"
-    return f"Only the first {kept} of the {total} items fit the response budget of {budget} characters; {rest}"
+    return errors.page_cut(kept, total, budget, paged, hint)
 
 
 PROTECTED = frozenset({"id", "short_id", "name", "url", "note", "truncated", "client_query_id", "ok"})
@@ -355,13 +353,8 @@ def _clip(text: str, length: int) -> str:
 
 
 def _note(budget: int, shortened: list[str], dropped: list[str], hint: str) -> str:
-    cuts = list(shortened)
-    if dropped:
-        names = ", ".join(_clip(name, NOTE_NAME) for name in dropped[:NOTE_NAMES])
-        more = f" and {len(dropped) - NOTE_NAMES} more fields" if len(dropped) > NOTE_NAMES else ""
-        cuts.append(f"dropped {names}{more}")
-    done = f" ({'; '.join(cuts)})" if cuts else ""
-    return f"Shortened to fit the response budget of {budget} characters{done}. {hint}".rstrip()
+    named = [_clip(name, NOTE_NAME) for name in dropped[:NOTE_NAMES]]
+    return errors.shortened(budget, shortened, named, len(dropped) - len(named), hint)
 
 
 def _longest_prefix(length: int, fits: Callable[[int], bool]) -> int:
