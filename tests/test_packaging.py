@@ -3,11 +3,14 @@ and a clear message (not a traceback) on a Python that is too old."""
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +18,9 @@ from pathlib import Path
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 
 from mcp_server import __version__
 from mcp_server.catalog import TOOLS
@@ -34,6 +39,38 @@ def test_an_older_python_gets_a_message_not_a_traceback() -> None:
     assert done.returncode == 1
     assert "posthog-mcp needs Python 3.11 or newer, but was started with Python 3.9" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def imported_distributions(paths: list[Path]) -> dict[str, set[str]]:
+    """Each third-party module the files import at top level -> the distributions that provide it."""
+    provides = importlib.metadata.packages_distributions()
+    found: dict[str, set[str]] = {}
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for module in (name.split(".")[0] for name in names):
+                if module not in sys.stdlib_module_names and module not in ("mcp_server", "tests"):
+                    found[module] = {canonicalize_name(d) for d in provides.get(module, [])}
+    return found
+
+
+def python_scripts() -> list[Path]:
+    return [path for path in (ROOT / "scripts").iterdir() if path.is_file() and "python" in path.open().readline()]
+
+
+@pytest.mark.parametrize("where", ["package and scripts", "tests"])
+def test_every_module_imported_directly_is_a_declared_dependency(where: str) -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    requirements = project["project"]["dependencies"]
+    paths = [*(ROOT / "mcp_server").rglob("*.py"), *python_scripts()]
+    if where == "tests":
+        requirements = requirements + project["dependency-groups"]["dev"]
+        paths = list((ROOT / "tests").rglob("*.py"))
+    declared = {canonicalize_name(Requirement(line).name) for line in requirements}
+    imported = imported_distributions(paths)
+    assert {module: sorted(dists) for module, dists in imported.items() if not dists & declared} == {}
 
 
 @pytest.fixture(scope="module")
