@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import httpx
@@ -182,6 +182,81 @@ def _error_body(raw: bytes) -> Any:
         return raw.decode("utf-8", "replace")[:500]
 
 
+@dataclass(frozen=True)
+class _Failure:
+    """An attempt without success: the error it ends in, and the kind of resend that may still cure it."""
+
+    error: PostHogError | PostHogUnreachable
+    reason: str
+    retry: Literal["throttled", "fault"] | None
+    retry_after: float | None = None
+
+
+def _failure(method: str, path: str, outcome: _Reply | _Fault, safe: bool) -> _Failure:
+    """Classify an attempt that did not succeed."""
+    if isinstance(outcome, _Fault):
+        error = PostHogUnreachable(method, path, outcome.reason, may_have_applied=outcome.may_have_applied)
+        return _Failure(error, outcome.reason, "fault" if outcome.retryable else None)
+    refusal = PostHogError(
+        method,
+        path,
+        outcome.status,
+        _error_body(outcome.content),
+        retry_after=_retry_after(outcome.headers),
+        request_id=outcome.headers.get("x-request-id"),
+        location=outcome.headers.get("location"),
+    )
+    if outcome.status == 429:
+        # Throttling happens before PostHog's view runs, so any method may be resent.
+        return _Failure(refusal, "throttled", "throttled", refusal.retry_after)
+    transient = outcome.status >= 500 and outcome.status not in QUERY_FAILURES
+    return _Failure(refusal, f"status {outcome.status}", "fault" if transient and safe else None)
+
+
+@dataclass
+class _Resends:
+    """The resends of one request so far, bounded by the policy."""
+
+    method: str
+    path: str
+    policy: RetryPolicy
+    faults: int = 0
+    throttled: int = 0
+    throttled_for: float = 0.0
+
+    def wait(self, failure: _Failure, remaining: float) -> float:
+        """Seconds to wait before sending again; raises the failure's error when no resend is left or fits."""
+        policy, method, path = self.policy, self.method, self.path
+        if failure.retry == "throttled" and self.throttled < policy.rate_limit_retries:
+            wait = failure.retry_after if failure.retry_after is not None else policy.backoff * 2.0**self.throttled
+            if self.throttled_for + wait <= policy.rate_limit_wait and wait < remaining:
+                self.throttled += 1
+                self.throttled_for += wait
+                log.warning("%s %s throttled; retrying in %.1f s", method, path, wait)
+                return wait
+        elif failure.retry == "fault" and self.faults < policy.fault_retries:
+            self.faults += 1
+            wait = policy.backoff * 2.0 ** (self.faults - 1) * (0.5 + random.random())
+            if wait >= remaining:
+                raise PostHogUnreachable(method, path, "deadline", may_have_applied=False, seconds=policy.deadline)
+            log.warning("%s %s failed (%s); retry %d in %.1f s", method, path, failure.reason, self.faults, wait)
+            return wait
+        raise failure.error
+
+
+async def _decoded(method: str, path: str, reply: _Reply) -> Any:
+    """A successful reply's JSON (None for an empty body)."""
+    if not reply.content:
+        return None
+    try:
+        # A reply of many megabytes takes a while to decode: off the event loop.
+        return await anyio.to_thread.run_sync(decode, reply.content)
+    except ValueError:
+        raise MalformedReply(method, path, reply.status) from None
+    except RecursionError:
+        raise MalformedReply(method, path, reply.status, too_deep=True) from None
+
+
 class PostHogClient:
     """Sends one logical request to PostHog, retrying only where that is safe."""
 
@@ -224,63 +299,15 @@ class PostHogClient:
         json_body: Any = None,
     ) -> Any:
         """Send the request and return the decoded JSON answer (None for an empty body)."""
-        policy = self.policy
         safe = method in SAFE_METHODS
-        deadline = _call_deadline.get() or self._clock() + policy.deadline
-        waited_for_rate_limit = 0.0
-        rate_limited = faults = 0
+        deadline = _call_deadline.get() or self._clock() + self.policy.deadline
+        resends = _Resends(method, path, self.policy)
         while True:
-            remaining = deadline - self._clock()
-            if remaining <= 0:
-                # Only reads are ever resent, and a throttled write did nothing: nothing half-done here.
-                raise PostHogUnreachable(method, path, "deadline", may_have_applied=False, seconds=policy.deadline)
-            outcome: _Reply | _Fault | None = None
-            # The deadline covers the whole exchange, so a body that trickles in cannot outlast it.
-            with anyio.move_on_after(remaining):
-                outcome = await self._attempt(method, path, key, params, json_body, min(self.timeout, remaining), safe)
-            if outcome is None:
-                raise PostHogUnreachable(method, path, "deadline", may_have_applied=not safe, seconds=policy.deadline)
-            if isinstance(outcome, _Fault):
-                if outcome.retryable and faults < policy.fault_retries:
-                    faults += 1
-                    await self._backoff(method, path, outcome.reason, faults, deadline)
-                    continue
-                raise PostHogUnreachable(method, path, outcome.reason, may_have_applied=outcome.may_have_applied)
-            if outcome.status < 300:
-                if not outcome.content:
-                    return None
-                try:
-                    # A reply of many megabytes takes a while to decode: off the event loop.
-                    return await anyio.to_thread.run_sync(decode, outcome.content)
-                except ValueError:
-                    raise MalformedReply(method, path, outcome.status) from None
-                except RecursionError:
-                    raise MalformedReply(method, path, outcome.status, too_deep=True) from None
-            error = PostHogError(
-                method,
-                path,
-                outcome.status,
-                _error_body(outcome.content),
-                retry_after=_retry_after(outcome.headers),
-                request_id=outcome.headers.get("x-request-id"),
-                location=outcome.headers.get("location"),
-            )
-            if outcome.status == 429 and rate_limited < policy.rate_limit_retries:
-                # Throttling happens before PostHog's view runs, so any method may be resent.
-                wait = error.retry_after if error.retry_after is not None else policy.backoff * 2**rate_limited
-                if waited_for_rate_limit + wait > policy.rate_limit_wait or wait >= deadline - self._clock():
-                    raise error
-                rate_limited += 1
-                waited_for_rate_limit += wait
-                log.warning("%s %s throttled; retrying in %.1f s", method, path, wait)
-                await self._sleep(wait)
-                continue
-            retryable = outcome.status >= 500 and outcome.status not in QUERY_FAILURES
-            if retryable and safe and faults < policy.fault_retries:
-                faults += 1
-                await self._backoff(method, path, f"status {outcome.status}", faults, deadline)
-                continue
-            raise error
+            outcome = await self._attempt(method, path, key, params, json_body, safe, deadline)
+            if isinstance(outcome, _Reply) and outcome.status < 300:
+                return await _decoded(method, path, outcome)
+            failure = _failure(method, path, outcome, safe)
+            await self._sleep(resends.wait(failure, deadline - self._clock()))
 
     async def _attempt(
         self,
@@ -289,18 +316,25 @@ class PostHogClient:
         key: str,
         params: Mapping[str, str] | None,
         json_body: Any,
-        timeout: float,  # noqa: ASYNC109 - a per-read httpx timeout; the deadline is the caller's cancel scope
         safe: bool,
+        deadline: float,
     ) -> _Reply | _Fault:
-        """One exchange with PostHog: its answer, or the transport fault that prevented one."""
-        try:
-            return await self._exchange(method, path, key, params, json_body, timeout)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            return _Fault(f"connect: {type(exc).__name__}", may_have_applied=False, retryable=safe)
-        except httpx.TimeoutException:
-            return _Fault("timeout", may_have_applied=not safe, retryable=False)
-        except httpx.TransportError as exc:
-            return _Fault(f"dropped: {type(exc).__name__}", may_have_applied=not safe, retryable=safe)
+        """One exchange within what is left of the deadline: PostHog's answer, or the fault that prevented one."""
+        remaining = deadline - self._clock()
+        if remaining <= 0:
+            # Only reads are ever resent, and a throttled write did nothing: nothing half-done here.
+            raise PostHogUnreachable(method, path, "deadline", may_have_applied=False, seconds=self.policy.deadline)
+        # The deadline covers the whole exchange, so a body that trickles in cannot outlast it.
+        with anyio.move_on_after(remaining):
+            try:
+                return await self._exchange(method, path, key, params, json_body, min(self.timeout, remaining))
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                return _Fault(f"connect: {type(exc).__name__}", may_have_applied=False, retryable=safe)
+            except httpx.TimeoutException:
+                return _Fault("timeout", may_have_applied=not safe, retryable=False)
+            except httpx.TransportError as exc:
+                return _Fault(f"dropped: {type(exc).__name__}", may_have_applied=not safe, retryable=safe)
+        raise PostHogUnreachable(method, path, "deadline", may_have_applied=not safe, seconds=self.policy.deadline)
 
     async def _exchange(
         self,
@@ -311,7 +345,7 @@ class PostHogClient:
         json_body: Any,
         timeout: float,  # noqa: ASYNC109 - a per-read httpx timeout, not a cancellation scope
     ) -> _Reply:
-        started = time.monotonic()
+        started = self._clock()
         request = self._http.build_request(
             method,
             path,
@@ -325,7 +359,7 @@ class PostHogClient:
             content = await self._read(response, method, path)
         finally:
             await response.aclose()
-        log.debug("%s %s -> %d in %.0f ms", method, path, response.status_code, (time.monotonic() - started) * 1000)
+        log.debug("%s %s -> %d in %.0f ms", method, path, response.status_code, (self._clock() - started) * 1000)
         return _Reply(response.status_code, response.headers, content)
 
     async def _read(self, response: httpx.Response, method: str, path: str) -> bytes:
@@ -352,10 +386,3 @@ class PostHogClient:
             yield
         finally:
             _call_deadline.reset(token)
-
-    async def _backoff(self, method: str, path: str, reason: str, attempt: int, deadline: float) -> None:
-        wait = self.policy.backoff * 2 ** (attempt - 1) * (0.5 + random.random())
-        if wait >= deadline - self._clock():
-            raise PostHogUnreachable(method, path, "deadline", may_have_applied=False, seconds=self.policy.deadline)
-        log.warning("%s %s failed (%s); retry %d in %.1f s", method, path, reason, attempt, wait)
-        await self._sleep(wait)

@@ -277,3 +277,16 @@ async def test_the_rate_limit_message_gives_the_wait_in_a_natural_unit_rounded_u
     async with connect(fake) as client:
         message = error_text(await client.call_tool("insight-get", {"id": 1}))
     assert f"Retry insight-get {said}." in message
+
+
+async def test_the_request_log_times_the_exchange_by_the_injected_clock(caplog: pytest.LogCaptureFixture) -> None:
+    ticks = iter(range(1000))
+    client = PostHogClient(
+        "https://posthog.example.com",
+        transport=httpx.MockTransport(lambda _: httpx.Response(200, json={})),
+        clock=lambda: float(next(ticks)),
+    )
+    with caplog.at_level("DEBUG", logger="mcp_server.posthog"):
+        await client.request("GET", "/api/projects/1/insights/", key=KEY)
+    await client.aclose()
+    assert "GET /api/projects/1/insights/ -> 200 in 1000 ms" in caplog.messages
