@@ -9,7 +9,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from mcp_server.posthog import DEFAULT_MAX_REPLY
@@ -247,7 +247,8 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _parse(option: Option, raw: str, source: str) -> object:
+def _parse(option: Option, raw: str, source: str) -> Any:
+    """The raw text as the option's kind (its type follows `option.kind`, hence Any)."""
     if PLACEHOLDER.search(raw):
         raise ConfigError(
             f"{source} is the unsubstituted placeholder {raw!r}: the MCP host did not fill it in. "
@@ -271,10 +272,10 @@ def _parse(option: Option, raw: str, source: str) -> object:
     return raw.strip()
 
 
-def gather(flags: Mapping[str, object], environ: Mapping[str, str] | None = None) -> dict[str, object]:
+def gather(flags: Mapping[str, object], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Raw values per option: a flag wins over the environment; an empty variable counts as unset."""
     environ = os.environ if environ is None else environ
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     for option in OPTIONS:
         flag_value = flags.get(option.name)
         if flag_value is not None:
@@ -331,7 +332,7 @@ def load(flags: Mapping[str, object], environ: Mapping[str, str] | None = None) 
             "(for example the output of `openssl rand -hex 32`)."
         )
     settings = Settings(
-        **{k: v for k, v in values.items() if k not in ("posthog_host", "tools", "toolsets", "log_level")},  # type: ignore[arg-type]
+        **{k: v for k, v in values.items() if k not in ("posthog_host", "tools", "toolsets", "log_level")},
         posthog_host=host,
         tools=frozenset(tools) if isinstance(tools, tuple) else None,
         toolsets=toolsets if isinstance(toolsets, frozenset) else None,
