@@ -157,19 +157,38 @@ def arguments_not_object(tool: str) -> ToolError:
     )
 
 
-def bad_cursor(reason: str) -> ToolError:
+def _bad_cursor(reason: str) -> ToolError:
     """A cursor that is garbled, forged, or from another list."""
     return UserInputError(
         f"Invalid cursor: {reason}. Pass the next_cursor of the previous result unchanged, "
-        "or leave cursor out to start from the first page.",
+        "or leave cursor out to start from the first page."
     )
 
 
-def cursor_arguments_differ(*, carried: bool) -> str:
-    """Why a cursor does not fit the arguments given beside it."""
+def not_our_cursor() -> ToolError:
+    """A cursor that does not decode to one this server issued."""
+    return _bad_cursor("it is not a cursor this server issued")
+
+
+def cursor_of_another_tool(issuer: object, tool: str) -> ToolError:
+    """A cursor another tool issued (its name echoed in part: it comes from the caller)."""
+    return _bad_cursor(f"it was issued by {str(issuer)[:40]!r}, not {tool!r}")
+
+
+def cursor_arguments_differ(*, carried: bool) -> ToolError:
+    """A cursor that does not fit the arguments given beside it."""
     if carried:
-        return "it was issued for other arguments; give it alone (limit may change), or with the same arguments"
-    return "its arguments were too large to carry, and these differ from them; repeat them exactly beside it"
+        return _bad_cursor(
+            "it was issued for other arguments; give it alone (limit may change), or with the same arguments"
+        )
+    return _bad_cursor(
+        "its arguments were too large to carry, and these differ from them; repeat them exactly beside it"
+    )
+
+
+def cursor_out_of_range(what: Literal["position", "page size"]) -> ToolError:
+    """A cursor whose position or page size no page of ours has."""
+    return _bad_cursor(f"its {what} is out of range")
 
 
 def unknown_query_kind(kind: object, accepted: Iterable[str]) -> ValueError:
@@ -321,6 +340,59 @@ def no_project() -> ToolError:
     return Unconfigured(
         "No PostHog project is selected, and the API key does not name one: set POSTHOG_PROJECT_ID to the "
         "project's numeric id (shown in PostHog under Settings > Project, and in app URLs /project/<id>/)."
+    )
+
+
+def exposed_without_token(host: str) -> str:
+    """The start-up refusal of a bind beyond this machine with no bearer token."""
+    return (
+        f"Binding to {host} exposes the server beyond this machine, so a bearer token is required: "
+        "set POSTHOG_MCP_AUTH_TOKEN (for example to the output of `openssl rand -hex 32`)."
+    )
+
+
+def exposed_without_hosts(host: str) -> str:
+    """The start-up refusal of a bind beyond this machine with no allowed host names."""
+    return (
+        f"Binding to {host} needs the host names clients will use, against DNS rebinding: set "
+        "POSTHOG_MCP_ALLOWED_HOSTS (e.g. mcp.example.com,mcp.example.com:8000) and, for browser clients, "
+        "POSTHOG_MCP_ALLOWED_ORIGINS."
+    )
+
+
+def not_served_here(endpoint: str) -> str:
+    """The HTTP 404 detail for a path that is not an MCP endpoint."""
+    return f"MCP is served at {endpoint}."
+
+
+def unknown_host() -> str:
+    """The HTTP 421 detail for a Host header the server does not answer to."""
+    return "This server does not answer to that Host; if it is yours, add it to POSTHOG_MCP_ALLOWED_HOSTS."
+
+
+def unknown_origin() -> str:
+    """The HTTP 403 detail for a browser Origin the server does not allow."""
+    return "Requests from that Origin are refused; if it is yours, add it to POSTHOG_MCP_ALLOWED_ORIGINS."
+
+
+def token_required() -> str:
+    """The HTTP 401 detail for a request without the server's bearer token."""
+    return "Send the server's token as `Authorization: Bearer <POSTHOG_MCP_AUTH_TOKEN>`."
+
+
+def request_key_required(*, bearer_accepted: bool) -> str:
+    """The HTTP 401 detail for a request carrying no PostHog key, on a server of per-user keys."""
+    where = "the X-PostHog-Api-Key header"
+    if bearer_accepted:
+        where += " (or Authorization: Bearer phx_...)"
+    return f"This server uses each user's own PostHog personal API key: send it in {where}."
+
+
+def unusable_request_key(character: str) -> str:
+    """The HTTP 401 detail for a key holding a character no PostHog key holds (the key is never echoed)."""
+    return (
+        f"The PostHog key this request carries contains {character}, which PostHog keys never hold: copy the "
+        f"key again from {KEYS_PAGE} and send it in X-PostHog-Api-Key."
     )
 
 

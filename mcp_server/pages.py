@@ -86,11 +86,11 @@ def _state(tool: str, cursor: str) -> dict[str, Any]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         state = json.loads(raw)
     except (binascii.Error, ValueError, RecursionError):
-        raise errors.bad_cursor("it is not a cursor this server issued") from None
+        raise errors.not_our_cursor() from None
     if not isinstance(state, dict) or state.get("v") != CURSOR_VERSION:
-        raise errors.bad_cursor("it is not a cursor this server issued")
+        raise errors.not_our_cursor()
     if state.get("t") != tool:
-        raise errors.bad_cursor(f"it was issued by {str(state.get('t'))[:40]!r}, not {tool!r}")
+        raise errors.cursor_of_another_tool(state.get("t"), tool)
     return state
 
 
@@ -107,7 +107,7 @@ def with_carried_arguments(tool: str, arguments: dict[str, Any]) -> dict[str, An
     if carried is None:
         return arguments
     if not isinstance(carried, dict):
-        raise errors.bad_cursor("it is not a cursor this server issued")
+        raise errors.not_our_cursor()
     return {**carried, **arguments}
 
 
@@ -115,12 +115,12 @@ def decode_cursor(tool: str, digest: str, cursor: str, max_page_size: int) -> Po
     """The position a cursor encodes, refusing cursors of other tools, other arguments or none of ours."""
     state = _state(tool, cursor)
     if state.get("a") != digest:
-        raise errors.bad_cursor(errors.cursor_arguments_differ(carried="q" in state))
+        raise errors.cursor_arguments_differ(carried="q" in state)
     offset, size = state.get("o"), state.get("s")
     if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
-        raise errors.bad_cursor("its position is out of range")
+        raise errors.cursor_out_of_range("position")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= max_page_size):
-        raise errors.bad_cursor("its page size is out of range")
+        raise errors.cursor_out_of_range("page size")
     return Position(offset, size)
 
 

@@ -69,16 +69,9 @@ def check_bind(settings: Settings) -> None:
     if settings.loopback_bind:
         return
     if not settings.auth_token:
-        raise ConfigError(
-            f"Binding to {settings.host} exposes the server beyond this machine, so a bearer token is required: "
-            "set POSTHOG_MCP_AUTH_TOKEN (for example to the output of `openssl rand -hex 32`)."
-        )
+        raise ConfigError(errors.exposed_without_token(settings.host))
     if not settings.allowed_hosts:
-        raise ConfigError(
-            f"Binding to {settings.host} needs the host names clients will use, against DNS rebinding: set "
-            "POSTHOG_MCP_ALLOWED_HOSTS (e.g. mcp.example.com,mcp.example.com:8000) and, for browser clients, "
-            "POSTHOG_MCP_ALLOWED_ORIGINS."
-        )
+        raise ConfigError(errors.exposed_without_hosts(settings.host))
 
 
 def _bearer(headers: Mapping[str, str]) -> str | None:
@@ -147,20 +140,18 @@ class Guard:
             return _json_response(200, {"status": "ok", "version": __version__})
         sse_messages = self.settings.transport == "sse" and path.startswith(MESSAGES_PATH)
         if path not in self.endpoints and not sse_messages:
-            return _json_response(404, {"error": "not_found", "detail": f"MCP is served at {self.endpoints[0]}."})
+            return _json_response(404, {"error": "not_found", "detail": errors.not_served_here(self.endpoints[0])})
         headers = Headers(scope=scope)
         # Checked here rather than by the SDK, which logs the client's Host at WARNING: anyone could flood the log.
         if not _allowed(headers.get("host", ""), self.security.allowed_hosts):
-            detail = "This server does not answer to that Host; if it is yours, add it to POSTHOG_MCP_ALLOWED_HOSTS."
-            return _json_response(421, {"error": "misdirected_request", "detail": detail})
+            return _json_response(421, {"error": "misdirected_request", "detail": errors.unknown_host()})
         origin = headers.get("origin")
         if origin is not None and not _allowed(origin, self.security.allowed_origins):
-            detail = "Requests from that Origin are refused; if it is yours, add it to POSTHOG_MCP_ALLOWED_ORIGINS."
-            return _json_response(403, {"error": "forbidden_origin", "detail": detail})
+            return _json_response(403, {"error": "forbidden_origin", "detail": errors.unknown_origin()})
         if self._token is not None:
             presented = (_bearer(headers) or "").encode()
             if not hmac.compare_digest(presented, self._token):
-                detail = "Send the server's token as `Authorization: Bearer <POSTHOG_MCP_AUTH_TOKEN>`."
+                detail = errors.token_required()
                 return _json_response(
                     401, {"error": "unauthorized", "detail": detail}, {"WWW-Authenticate": 'Bearer realm="posthog-mcp"'}
                 )
@@ -168,17 +159,12 @@ class Guard:
         if self.settings.per_request_keys:
             key = posthog_key(headers, self.settings)
             if key is None:
-                where = "the X-PostHog-Api-Key header"
-                if self.settings.loopback_bind and not self.settings.auth_token:
-                    where += " (or Authorization: Bearer phx_...)"
-                detail = f"This server uses each user's own PostHog personal API key: send it in {where}."
+                bearer = self.settings.loopback_bind and not self.settings.auth_token
+                detail = errors.request_key_required(bearer_accepted=bearer)
                 return _json_response(401, {"error": "posthog_key_required", "detail": detail})
             kind = unusable_key_character(_as_sent(key))
             if kind is not None:
-                detail = (
-                    f"The PostHog key this request carries contains {kind}, which PostHog keys never hold: copy the "
-                    "key again from PostHog > Settings > Personal API keys and send it in X-PostHog-Api-Key."
-                )
+                detail = errors.unusable_request_key(kind)
                 return _json_response(401, {"error": "invalid_posthog_key", "detail": detail})
             owner += ":" + key_digest(key)
         # The SDK binds each MCP session to the principal that opened it; ours is the credentials' digest.
