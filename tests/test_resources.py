@@ -98,3 +98,21 @@ async def test_a_garbled_resource_cursor_is_an_invalid_params_error() -> None:
         with pytest.raises(MCPError) as raised:
             await client.list_resources(cursor="not-a-cursor")
     assert raised.value.error.code == -32602
+
+
+async def test_posthogs_failure_on_a_resource_read_is_an_internal_error_that_says_so() -> None:
+    fake = FakePostHog().on("GET", "insights/Ab000012/", httpx.Response(500, json={"detail": "Server error."}))
+    async with connect(fake) as client:
+        with pytest.raises(MCPError) as raised:
+            await client.read_resource("posthog://insights/Ab000012")
+    assert raised.value.error.code == -32603
+    assert raised.value.error.message.startswith("PostHog had an internal error (500) on insight-get")
+
+
+async def test_a_resource_read_without_the_scope_is_an_invalid_params_error() -> None:
+    fake = FakePostHog(scopes=["element:read"])
+    async with connect(fake) as client:
+        with pytest.raises(MCPError) as raised:
+            await client.read_resource("posthog://insights/Ab000012")
+    assert raised.value.error.code == -32602
+    assert fake.tool_requests() == []
