@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from mcp_server import access
+from mcp_server import access, errors
 from mcp_server.accounts import Account, AccountCache
 from mcp_server.backend import Backend
 from mcp_server.catalog import Tool
@@ -44,9 +44,7 @@ class App:
             try:
                 transport = embedded_transport(settings.sandbox_db)
             except (ValueError, sqlite3.Error) as exc:
-                raise ConfigError(
-                    f"--sandbox-db {settings.sandbox_db}: {exc}. Delete it or choose another file."
-                ) from None
+                raise ConfigError(errors.unusable_sandbox_db(settings.sandbox_db, exc)) from None
         # One call may wait a whole read timeout and still retry once within its deadline.
         client_options.setdefault("policy", RetryPolicy(deadline=max(90.0, settings.timeout + 30)))
         client = PostHogClient(

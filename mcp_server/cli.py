@@ -108,10 +108,7 @@ def resolve_settings(flags: dict[str, Any], *, require_key: bool = True) -> Sett
         return replace(settings, api_key=key, project_id=DEMO_PROJECT_ID, posthog_host=SANDBOX_WEB_HOST)
     keys_per_request = settings.per_request_keys and settings.transport != "stdio"
     if require_key and not settings.api_key and not keys_per_request:
-        raise ConfigError(
-            "No PostHog API key. Set POSTHOG_PERSONAL_API_KEY to a personal API key (phx_..., created in PostHog "
-            "under Settings > Personal API keys), or run with --sandbox to try the server on demo data."
-        )
+        raise ConfigError(errors.no_api_key_at_start())
     return settings
 
 
@@ -182,10 +179,10 @@ async def _call(settings: Settings, tool: str, raw_arguments: str) -> int:
     try:
         arguments = json.loads(raw_arguments)
     except json.JSONDecodeError as exc:
-        print(f"posthog-mcp: the arguments are not valid JSON ({exc.msg} at character {exc.pos}).", file=sys.stderr)
+        print(f"posthog-mcp: {errors.cli_arguments_not_json(exc)}", file=sys.stderr)
         return 2
     if not isinstance(arguments, dict):
-        print("posthog-mcp: the arguments must be a JSON object, like '{\"limit\": 5}'.", file=sys.stderr)
+        print(f"posthog-mcp: {errors.cli_arguments_not_object()}", file=sys.stderr)
         return 2
     if tool not in BY_NAME:
         print(f"posthog-mcp: {errors.unknown_tool(tool, list(BY_NAME))}", file=sys.stderr)

@@ -343,6 +343,29 @@ def no_project() -> ToolError:
     )
 
 
+def no_api_key_at_start() -> str:
+    """The start-up refusal of a server that has no PostHog key and takes none per request."""
+    return (
+        "No PostHog API key. Set POSTHOG_PERSONAL_API_KEY to a personal API key (phx_..., created in PostHog "
+        "under Settings > Personal API keys), or run with --sandbox to try the server on demo data."
+    )
+
+
+def cli_arguments_not_json(exc: json.JSONDecodeError) -> str:
+    """The command line's `call` arguments that do not parse."""
+    return f"the arguments are not valid JSON ({exc.msg} at character {exc.pos})."
+
+
+def cli_arguments_not_object() -> str:
+    """The command line's `call` arguments that parse to something other than an object."""
+    return "the arguments must be a JSON object, like '{\"limit\": 5}'."
+
+
+def unusable_sandbox_db(path: str | None, exc: Exception) -> str:
+    """The start-up refusal of a sandbox database file that cannot be opened as one."""
+    return f"--sandbox-db {path}: {exc}. Delete it or choose another file."
+
+
 def exposed_without_token(host: str) -> str:
     """The start-up refusal of a bind beyond this machine with no bearer token."""
     return (
