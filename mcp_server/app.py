@@ -46,7 +46,7 @@ class App:
             except (ValueError, sqlite3.Error) as exc:
                 raise ConfigError(errors.unusable_sandbox_db(settings.sandbox_db, exc)) from None
         # One call may wait a whole read timeout and still retry once within its deadline.
-        client_options.setdefault("policy", RetryPolicy(deadline=max(90.0, settings.timeout + 30)))
+        client_options.setdefault("policy", RetryPolicy(deadline=max(RetryPolicy.deadline, settings.timeout + 30)))
         client = PostHogClient(
             base_url, timeout=settings.timeout, max_reply=settings.max_reply, transport=transport, **client_options
         )

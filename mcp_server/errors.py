@@ -1,6 +1,8 @@
 """Every message an agent or a person reads when something goes wrong, and nothing else.
 
-Each function returns a `ToolError` whose text says what happened and how to fix the call.
+A failed call raises one of `ToolError`'s subclasses, which say whose failure it is (the caller's, this server's
+configuration, PostHog's refusal, PostHog's failure, a bug), and `describe` is the one formatter every surface
+uses. Argument checks get `ValueError`s for pydantic to report; HTTP refusals and start-up refusals get text.
 """
 
 from __future__ import annotations
@@ -514,7 +516,8 @@ def _recheck_advice(target: Target) -> str:
 def unreachable(exc: PostHogUnreachable, target: Target) -> ToolError:
     """No answer from PostHog within the time allowed, or no connection at all."""
     if exc.reason == "deadline":
-        what = f"did not finish within the time allowed for one call ({exc.seconds or 90:.0f} s)"
+        allowed = f" ({exc.seconds:.0f} s)" if exc.seconds is not None else ""
+        what = f"did not finish within the time allowed for one call{allowed}"
     elif exc.reason == "timeout":
         what = "did not answer in time"
     else:
