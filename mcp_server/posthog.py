@@ -179,7 +179,7 @@ def _error_body(raw: bytes) -> Any:
     try:
         return decode(raw)
     except (ValueError, RecursionError):
-        return raw.decode("utf-8", "replace")[:500]
+        return raw.decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -299,27 +299,22 @@ class PostHogClient:
         json_body: Any = None,
     ) -> Any:
         """Send the request and return the decoded JSON answer (None for an empty body)."""
+        request = self._http.build_request(
+            method, path, params=params, json=json_body, headers={"Authorization": f"Bearer {key}"}
+        )
         safe = method in SAFE_METHODS
         deadline = _call_deadline.get() or self._clock() + self.policy.deadline
         resends = _Resends(method, path, self.policy)
         while True:
-            outcome = await self._attempt(method, path, key, params, json_body, safe, deadline)
+            outcome = await self._attempt(request, path, safe, deadline)
             if isinstance(outcome, _Reply) and outcome.status < 300:
                 return await _decoded(method, path, outcome)
             failure = _failure(method, path, outcome, safe)
             await self._sleep(resends.wait(failure, deadline - self._clock()))
 
-    async def _attempt(
-        self,
-        method: str,
-        path: str,
-        key: str,
-        params: Mapping[str, str] | None,
-        json_body: Any,
-        safe: bool,
-        deadline: float,
-    ) -> _Reply | _Fault:
+    async def _attempt(self, request: httpx.Request, path: str, safe: bool, deadline: float) -> _Reply | _Fault:
         """One exchange within what is left of the deadline: PostHog's answer, or the fault that prevented one."""
+        method = request.method
         remaining = deadline - self._clock()
         if remaining <= 0:
             # Only reads are ever resent, and a throttled write did nothing: nothing half-done here.
@@ -327,7 +322,7 @@ class PostHogClient:
         # The deadline covers the whole exchange, so a body that trickles in cannot outlast it.
         with anyio.move_on_after(remaining):
             try:
-                return await self._exchange(method, path, key, params, json_body, min(self.timeout, remaining))
+                return await self._exchange(request, path, min(self.timeout, remaining))
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 return _Fault(f"connect: {type(exc).__name__}", may_have_applied=False, retryable=safe)
             except httpx.TimeoutException:
@@ -338,22 +333,13 @@ class PostHogClient:
 
     async def _exchange(
         self,
-        method: str,
+        request: httpx.Request,
         path: str,
-        key: str,
-        params: Mapping[str, str] | None,
-        json_body: Any,
         timeout: float,  # noqa: ASYNC109 - a per-read httpx timeout, not a cancellation scope
     ) -> _Reply:
         started = self._clock()
-        request = self._http.build_request(
-            method,
-            path,
-            params=params,
-            json=json_body,
-            headers={"Authorization": f"Bearer {key}"},
-            timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
-        )
+        method = request.method
+        request.extensions["timeout"] = httpx.Timeout(timeout, connect=min(5.0, timeout)).as_dict()
         response = await self._http.send(request, stream=True)
         try:
             content = await self._read(response, method, path)
