@@ -92,3 +92,9 @@ def test_the_readme_states_the_depth_limit_and_its_marker() -> None:
 
 def test_the_readme_states_the_largest_arguments_a_cursor_carries() -> None:
     assert f"too large to carry (over {pages.MAX_CARRIED}" in README
+
+
+def test_the_architecture_map_names_every_module() -> None:
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    modules = sorted(path.name for path in (ROOT / "mcp_server").glob("*.py") if not path.name.startswith("__"))
+    assert [name for name in modules if f"`{name}`" not in text and f" {name} " not in text] == []
