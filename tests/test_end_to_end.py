@@ -292,3 +292,17 @@ class TestFaults:
             result = await client.call_tool("insight-get", {"id": 102})
         assert "did not answer in time" in error_text(result)
         assert len(posthog_saw(sandbox, "GET", "/insights/102/")) == 1
+
+
+async def test_a_cursor_alone_walks_a_filtered_list_to_its_end(sandbox: Sandbox) -> None:
+    sandbox.forget_requests()
+    async with server(sandbox) as client:
+        first = payload(await client.call_tool("elements-stats-retrieve", {"include": ["$rageclick"], "limit": 2}))
+        rest = await walk(client, "elements-stats-retrieve", {"cursor": first["next_cursor"]})
+    seen = posthog_saw(sandbox, "GET", "/elements/stats/")
+    assert len(seen) >= 3
+    assert all(request["query"].get("include") == '["$rageclick"]' for request in seen)
+    assert all(request["query"]["limit"] == "2" for request in seen)
+    rows = first["results"] + rest
+    assert {row["type"] for row in rows} == {"$rageclick"}
+    assert len({row["hash"] for row in rows}) == len(rows)

@@ -126,3 +126,22 @@ async def test_twenty_concurrent_clients_make_fifty_calls_each_without_a_failure
                     group.start_soon(one_client, number)
     assert failures == []
     assert sum(calls.values()) == 1000
+
+
+async def test_a_cursor_alone_continues_a_list_on_another_stateless_replica(sandbox: Sandbox) -> None:
+    with ExitStack() as stack:
+        urls = [stack.enter_context(http_server(sandbox, "--stateless"))[1] for _ in range(2)]
+        balancer = Alternating([int(url.rsplit(":", 1)[1].split("/")[0]) for url in urls])
+        http = httpx2.AsyncClient(transport=balancer, timeout=30)
+        async with Client(streamable_http_client(urls[0], http_client=http), mode="auto") as client:
+            page = payload(await client.call_tool("insights-list", {"insight": "FUNNELS", "limit": 1}))
+            names = [item["name"] for item in page["results"]]
+            for _ in range(50):
+                if page["next_cursor"] is None:
+                    break
+                page = payload(await client.call_tool("insights-list", {"cursor": page["next_cursor"]}))
+                names += [item["name"] for item in page["results"]]
+    funnels = [r for r in sandbox.requests() if r["path"].endswith("/insights/") and r["query"].get("insight")]
+    assert len(names) == len(set(names)) == page["count"] >= 2
+    assert {r["query"]["insight"] for r in funnels} == {"FUNNELS"}
+    assert len(set(balancer.sent)) == 2
