@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcp_server import errors
-from mcp_server.catalog import DEFAULT_TOOLSETS, TOOLS, TOOLSETS, Tool
+from mcp_server.catalog import DEFAULT_TOOLSETS, TOOLS, TOOLSETS, Request, Tool
 from mcp_server.config import ConfigError, Settings
 
 
@@ -46,11 +46,30 @@ class Grant:
         resource, _, action = scope.partition(":")
         return action == "read" and f"{resource}:write" in self.scopes
 
+    def _opens(self, request: Request) -> bool:
+        """Whether PostHog is sure to accept this key on the request (a legacy-only one: only legacy keys)."""
+        if request.scope is None:
+            return self.scopes is None or not self.scopes
+        return self.allows(request.scope)
+
+    def request(self, tool: Tool) -> Request:
+        """The tool's own request, or its fallback when only that one is open to the key."""
+        fallback = tool.fallback
+        if fallback is not None and not self._opens(tool.request) and self._opens(fallback):
+            return fallback
+        return tool.request
+
     def refusal(self, tool: Tool) -> errors.ToolError | None:
         """Why the key cannot call the tool, or None when it can."""
+        if tool.fallback is not None and self._opens(tool.fallback):
+            return None
         if tool.scope is None:
-            # PostHog refuses these endpoints to every scoped key; a `*` key may be a legacy one, so let it try.
-            return None if self.unrestricted else errors.legacy_key_only(tool.name)
+            if self.unrestricted:
+                # A `*` key may be a legacy one, so let it try.
+                return None
+            if tool.fallback is not None and tool.fallback.scope is not None:
+                return errors.scope_missing(tool.name, tool.fallback.scope, self.scopes or ())
+            return errors.legacy_key_only(tool.name)
         if self.allows(tool.scope):
             return None
         return errors.scope_missing(tool.name, tool.scope, self.scopes or ())

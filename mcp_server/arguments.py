@@ -259,6 +259,31 @@ VizQueryNode = Annotated[
 ]
 
 
+def _runnable_query(value: Any) -> dict[str, Any]:
+    # PostHog's query endpoint runs a source query itself: a wrapper node is sent as its source.
+    node = _query_node(value)
+    source: dict[str, Any] = node["source"]
+    return source
+
+
+RunnableQuery = Annotated[
+    dict[str, Any],
+    PlainValidator(_runnable_query),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "description": (
+                "A TrendsQuery, FunnelsQuery, RetentionQuery, PathsQuery, StickinessQuery, LifecycleQuery or "
+                f"HogQLQuery (SQL in `query`), as insight-create takes it. Example: {QUERY_EXAMPLE}"
+            ),
+            "properties": {"kind": {"type": "string", "enum": list(ACCEPTED_KINDS)}},
+            "required": ["kind"],
+            "additionalProperties": True,
+        }
+    ),
+]
+
+
 def _changes(update: U) -> U:
     # An empty PATCH is not harmless: PostHog marks the insight saved.
     if not any(value is not None for name, value in update if name != "id"):
@@ -410,12 +435,86 @@ class InsightGenerateMetadata(Arguments):
     query: VizQueryNode
 
 
+QueryId = Annotated[
+    str,
+    Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The client_query_id returned for the computation."),
+]
+
+
 class InsightQueryCancel(Arguments):
     """Arguments of insight-query-cancel."""
 
-    client_query_id: str = Field(
-        pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The client_query_id insight-get returned for the computation."
+    client_query_id: QueryId
+
+
+class RunRefresh(StrEnum):
+    """The `refresh` modes of PostHog's query endpoint this server offers (posthog/api/query.py)."""
+
+    BLOCKING = "blocking"
+    FORCE_BLOCKING = "force_blocking"
+    ASYNC = "async"
+    FORCE_ASYNC = "force_async"
+
+
+class QueryRun(Arguments):
+    """Arguments of query-run."""
+
+    query: RunnableQuery
+    refresh: RunRefresh = Field(
+        RunRefresh.BLOCKING,
+        description="blocking (default): cached results if fresh, else computed now; async: return at once.",
     )
+    client_query_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Id for the computation; generated when left out."
+    )
+
+
+class QueryGet(Arguments):
+    """Arguments of query-get."""
+
+    client_query_id: QueryId
+
+
+class EventDefinitionsList(Arguments):
+    """Arguments of event-definitions-list."""
+
+    search: str | None = Field(None, max_length=200, description="Words the event name contains (any case).")
+    limit: int = Field(50, ge=1, le=500, description="Events per page (default 50, at most 500).")
+    cursor: Cursor = None
+
+
+class PropertyType(StrEnum):
+    """Whose properties PostHog lists."""
+
+    EVENT = "event"
+    PERSON = "person"
+    SESSION = "session"
+
+
+class PropertyDefinitionsList(Arguments):
+    """Arguments of property-definitions-list."""
+
+    type: PropertyType = Field(PropertyType.EVENT, description="Event (default), person or session properties.")
+    search: str | None = Field(None, max_length=200, description="Words the property name contains (any case).")
+    event_names: list[Annotated[str, Field(min_length=1, max_length=400)]] | None = Field(
+        None, min_length=1, max_length=20, description="Only event properties seen with these events."
+    )
+    limit: int = Field(50, ge=1, le=500, description="Properties per page (default 50, at most 500).")
+    cursor: Cursor = None
+
+    @model_validator(mode="after")
+    def _events_name_event_properties(self) -> PropertyDefinitionsList:
+        # PostHog answers 400 when event_names comes with another type (posthog/api/property_definition.py).
+        if self.event_names is not None and self.type != PropertyType.EVENT:
+            raise ValueError("event_names only applies to type=event")
+        return self
+
+
+class DashboardsList(Arguments):
+    """Arguments of dashboards-list."""
+
+    limit: int = Field(100, ge=1, le=500, description="Dashboards per page (default 100, at most 500).")
+    cursor: Cursor = None
 
 
 class ElementsList(Arguments):

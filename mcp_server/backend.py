@@ -6,6 +6,7 @@ It knows nothing of MCP: it returns a JSON object or raises `ToolError`.
 from __future__ import annotations
 
 import json
+import string
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -15,7 +16,7 @@ import anyio
 from mcp_server import errors, pages, shaping
 from mcp_server.accounts import Account
 from mcp_server.arguments import Arguments
-from mcp_server.catalog import Tool
+from mcp_server.catalog import Request, Tool
 from mcp_server.posthog import MalformedReply, PostHogError, PostHogUnreachable, ReplyTooLarge
 
 PAGING_ARGUMENTS = frozenset({"limit", "cursor"})
@@ -36,8 +37,11 @@ class Backend:
         self.web_host = web_host
         self.response_budget = response_budget
 
-    async def run(self, tool: Tool, args: Arguments, account: Account) -> dict[str, Any]:
-        """Call PostHog for the tool and return the normalised, shaped result."""
+    async def run(
+        self, tool: Tool, args: Arguments, account: Account, request: Request | None = None
+    ) -> dict[str, Any]:
+        """Call PostHog for the tool (with `request`, its own by default) and return the normalised, shaped result."""
+        request = request or tool.request
         data = args.model_dump(mode="json", exclude_none=True)
         # The next cursor carries what the caller chose, not the defaults derived from it.
         given = args.model_dump(mode="json", exclude_none=True, exclude_unset=True, exclude={"cursor"})
@@ -46,15 +50,21 @@ class Backend:
         if paging and (cursor := data.get("cursor")):
             walk = replace(walk, position=pages.decode_cursor(tool.name, walk.digest, cursor, tool.max_limit))
         project_id = await account.project_id()
-        item_id = data.pop("id", None)
-        path = f"/api/projects/{project_id}/" + tool.path.format(id=quote(str(item_id), safe=""))
+        in_path = {name: data.pop(name) for _, name, _, _ in string.Formatter().parse(request.path) if name}
+        item_id = next(iter(in_path.values()), None)
+        path = f"/api/projects/{project_id}/" + request.path.format(
+            **{name: quote(str(value), safe="") for name, value in in_path.items()}
+        )
         selecting = {k: v for k, v in data.items() if k not in PAGING_ARGUMENTS}
         sent = {k: v for k, v in selecting.items() if k not in tool.not_sent}
         params = dict(tool.fixed_params)
+        for name, implied in tool.with_params.items():
+            if name in sent:
+                params.update(implied)
         body: Any = None
-        if tool.method == "GET":
+        if request.method == "GET":
             params.update({k: _query_value(v) for k, v in sent.items()})
-        elif tool.method != "DELETE":
+        elif request.method != "DELETE":
             body = dict(tool.fixed_body) if tool.fixed_body is not None else sent
         if paging:
             params.update(pages.request_params(paging, data["limit"], walk.position))
@@ -68,7 +78,7 @@ class Backend:
             account.source,
         )
         try:
-            reply = await account.client.request(tool.method, path, key=account.key, params=params, json_body=body)
+            reply = await account.client.request(request.method, path, key=account.key, params=params, json_body=body)
         except PostHogError as exc:
             raise errors.from_posthog(exc, target) from None
         except PostHogUnreachable as exc:
@@ -101,7 +111,7 @@ class Backend:
         else:
             raise errors.unexpected_reply(tool.name, "a JSON object")
         for name in tool.echo_arguments:
-            value = item_id if name == "id" else data.get(name)
+            value = in_path.get(name, data.get(name))
             if value is not None:
                 result.setdefault(name, value)
         result.update(tool.result_adds)

@@ -12,7 +12,7 @@ from mcp_server import shaping as s
 from mcp_server.pages import PageStyle
 
 TOOLSETS: dict[str, str] = {
-    "insights": "saved insights and their results",
+    "insights": "saved insights and their results, ad-hoc queries, and the event, property and dashboard names",
     "elements": "click data from current autocapture",
     "elements-legacy": "PostHog's legacy element table, empty on current projects",
 }
@@ -31,6 +31,15 @@ TOOLSETS_SETTING: dict[str, Any] = {
     "required": False,
 }
 """The bundle's setting for the toolsets (scripts/sync-manifest writes it into manifest.json)."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One PostHog request a tool can make: method, path under the project, and the scope PostHog requires."""
+
+    method: str
+    path: str
+    scope: str | None
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,15 @@ class Tool:
     truncation_hint: str = "Raise POSTHOG_MCP_RESPONSE_BUDGET to get it whole."
     empty_notes: Mapping[str, str] = field(default_factory=dict)
     """Argument name -> a note an empty answer carries when that argument was given."""
+    with_params: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Argument name -> fixed query parameters sent whenever that argument is given."""
+    fallback: Request | None = None
+    """Another request doing the same, for a scoped key its own request is not open to."""
+
+    @property
+    def request(self) -> Request:
+        """The tool's own request."""
+        return Request(self.method, self.path, self.scope)
 
     @cached_property
     def input_schema(self) -> dict[str, Any]:
@@ -304,10 +322,9 @@ TOOLS: tuple[Tool, ...] = (
     ),
     Tool(
         name="insight-query-cancel",
-        title="Cancel a running insight computation",
+        title="Cancel a running computation",
         description=(
-            "Stop a computation that an async insight-get started, by the client_query_id it returned. PostHog "
-            "serves this only to legacy unscoped personal API keys."
+            "Stop a computation that an async insight-get or query-run started, by the client_query_id it returned."
         ),
         arguments=a.InsightQueryCancel,
         method="POST",
@@ -317,10 +334,12 @@ TOOLS: tuple[Tool, ...] = (
         destructive=False,
         idempotent=True,
         noun="insight",
-        shape=s.Shape(),
+        shape=s.CANCELLED,
         toolset="insights",
         empty_reply=True,
         echo_arguments=("client_query_id",),
+        # PostHog serves insights/cancel/ only to legacy keys, and counts a query cancel as a read.
+        fallback=Request("DELETE", "query/{client_query_id}/", "query:read"),
     ),
     Tool(
         name="elements-list",
@@ -463,6 +482,102 @@ TOOLS: tuple[Tool, ...] = (
         empty_notes={
             "value": "No value contains it. Matching is case-sensitive: try another capitalisation, or leave out value."
         },
+    ),
+    Tool(
+        name="query-run",
+        title="Run a query",
+        description=(
+            "Run a trends, funnels, retention, paths, stickiness, lifecycle or SQL query and return its results, "
+            "shaped as insight-get shapes them; nothing is saved. SQL results come as columns and rows."
+        ),
+        arguments=a.QueryRun,
+        method="POST",
+        path="query/",
+        scope="query:read",
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        noun="query",
+        shape=s.QUERY_RESULT,
+        toolset="insights",
+        truncation_hint=(
+            "Narrow the query (shorter date range, fewer series or breakdown values, a LIMIT or fewer columns), "
+            "or raise POSTHOG_MCP_RESPONSE_BUDGET."
+        ),
+    ),
+    Tool(
+        name="query-get",
+        title="Get a running query's results",
+        description="The status of a computation query-run started asynchronously, and its results once complete.",
+        arguments=a.QueryGet,
+        method="GET",
+        path="query/{client_query_id}/",
+        scope="query:read",
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        noun="query",
+        shape=s.QUERY_RESULT,
+        toolset="insights",
+        truncation_hint="Run a narrower query, or raise POSTHOG_MCP_RESPONSE_BUDGET.",
+    ),
+    Tool(
+        name="event-definitions-list",
+        title="List event names",
+        description=(
+            "The project's event names, most recently seen first, with when each was last seen. "
+            "Pages: pass next_cursor back as cursor until it is null."
+        ),
+        arguments=a.EventDefinitionsList,
+        method="GET",
+        path="event_definitions/",
+        scope="event_definition:read",
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        noun="event definition",
+        shape=s.EVENT_DEFINITION,
+        toolset="insights",
+        page=PageStyle.OFFSET,
+    ),
+    Tool(
+        name="property-definitions-list",
+        title="List property names",
+        description=(
+            "The project's event, person or session property names and types, by name; with event_names, only "
+            "properties seen with those events. Pages: pass next_cursor back as cursor until it is null."
+        ),
+        arguments=a.PropertyDefinitionsList,
+        method="GET",
+        path="property_definitions/",
+        scope="property_definition:read",
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        noun="property definition",
+        shape=s.PROPERTY_DEFINITION,
+        toolset="insights",
+        page=PageStyle.OFFSET,
+        with_params={"event_names": {"filter_by_event_names": "true"}},
+    ),
+    Tool(
+        name="dashboards-list",
+        title="List dashboards",
+        description=(
+            "The project's dashboards (id and name), pinned first, then by name; insights name dashboards by id. "
+            "Pages: pass next_cursor back as cursor until it is null."
+        ),
+        arguments=a.DashboardsList,
+        method="GET",
+        path="dashboards/",
+        scope="dashboard:read",
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        noun="dashboard",
+        shape=s.DASHBOARD,
+        toolset="insights",
+        page=PageStyle.OFFSET,
     ),
 )
 

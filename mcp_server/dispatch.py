@@ -52,7 +52,8 @@ async def execute(app: App, tool: Tool, arguments: Any, account: Callable[[], Ac
     args = validate(tool, arguments)
     with app.client.one_call():
         chosen = account()
-        refusal = (await chosen.grant()).refusal(tool)
+        grant = await chosen.grant()
+        refusal = grant.refusal(tool)
         if refusal is not None:
             raise refusal
-        return await app.backend.run(tool, args, chosen)
+        return await app.backend.run(tool, args, chosen, grant.request(tool))

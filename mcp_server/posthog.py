@@ -78,7 +78,10 @@ class PostHogError(Exception):
     def detail(self) -> str:
         """PostHog's `detail` text, or the body as text; nothing for an HTML page (a proxy's, not PostHog's)."""
         if isinstance(self.body, Mapping):
-            return str(self.body.get("detail") or "")
+            status = self.body.get("query_status")
+            # A failed computation's status read (GET query/{id}/) says why in its status, not in `detail`.
+            failed = status.get("error_message") if isinstance(status, Mapping) else None
+            return str(self.body.get("detail") or failed or "")
         text = str(self.body or "")
         return "" if text.lstrip()[:1] == "<" else text
 

@@ -127,6 +127,34 @@ def running_query(item: dict[str, Any], _: Context) -> None:
         item["client_query_id"] = status["id"]
 
 
+def finished_computation(item: dict[str, Any], _: Context) -> None:
+    """Bring a finished computation's results up from its query_status, where PostHog's status read puts them."""
+    status = item.get("query_status")
+    if isinstance(status, dict) and status.get("complete") and not status.get("error"):
+        results = status.get("results")
+        item.update(results if isinstance(results, dict) else {})
+        item["query_status"] = None
+
+
+def still_computing(item: dict[str, Any], _: Context) -> None:
+    """Say how to get the results of a computation that outlives the call."""
+    status = item.get("query_status")
+    if isinstance(status, dict) and status.get("id") and not status.get("complete"):
+        item["note"] = "Still computing: call query-get with this client_query_id for the results."
+
+
+# posthog/hogql/constants.py: MAX_SELECT_RETURNED_ROWS, the most rows an explicit LIMIT gets.
+MAX_SQL_ROWS = 50_000
+
+
+def default_row_limit(item: dict[str, Any], _: Context) -> None:
+    """Say when PostHog capped SQL results at its default row limit (it does so for a query without LIMIT)."""
+    limit = item.get("limit")
+    if "columns" in item and isinstance(limit, int) and not isinstance(limit, bool):
+        more = f" More rows exist: add LIMIT (at most {MAX_SQL_ROWS}) to get them." if item.get("hasMore") else ""
+        item["note"] = f"The SQL has no LIMIT, so PostHog returned at most its default of {limit} rows.{more}"
+
+
 def ack(item: dict[str, Any], _: Context) -> None:
     """Mark a write PostHog acknowledged."""
     item["ok"] = True
@@ -245,6 +273,26 @@ ACTIVITY = Shape(
     },
 )
 
+QUERY_RESULT = Shape(
+    keep=(
+        "results",
+        "columns",
+        "hasMore",
+        "note",
+        "last_refresh",
+        "resolved_date_range",
+        "query_status",
+        "client_query_id",
+    ),
+    nested={"results": RESULT_ITEM, "query_status": INSIGHT_DETAIL.nested["query_status"]},
+    derive=(finished_computation, running_query, still_computing, default_row_limit),
+    keep_empty=frozenset({"results"}),
+)
+
+CANCELLED = Shape(keep=("ok", "message"), derive=(ack,))
+EVENT_DEFINITION = Shape(keep=("name", "description", "last_seen_at", "tags", "verified"))
+PROPERTY_DEFINITION = Shape(keep=("name", "property_type", "description", "tags", "verified"))
+DASHBOARD = Shape(keep=("id", "name", "description", "pinned", "tags"))
 GENERATED = Shape(keep=("name", "description"))
 ELEMENT = Shape(
     derive=(attributes_beyond_fields,),

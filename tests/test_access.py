@@ -56,15 +56,24 @@ async def test_a_tool_outside_the_keys_scopes_is_refused_by_name_without_a_reque
     assert fake.tool_requests() == []
 
 
-async def test_the_two_legacy_only_tools_are_hidden_from_and_refused_to_a_scoped_key() -> None:
+async def test_legacy_only_tools_are_hidden_from_and_refused_to_a_scoped_key_without_their_fallback() -> None:
     fake = FakePostHog(scopes=["insight:read", "insight:write"])
     async with connect(fake) as client:
         names = await listed(client)
-        result = await client.call_tool("insight-query-cancel", {"client_query_id": "abc"})
+        my_last_viewed = await client.call_tool("insights-my-last-viewed", {})
+        cancel = await client.call_tool("insight-query-cancel", {"client_query_id": "abc"})
     assert "insights-my-last-viewed" not in names
     assert "insight-query-cancel" not in names
-    assert "only a legacy unscoped key" in error_text(result)
+    assert "only a legacy unscoped key" in error_text(my_last_viewed)
+    assert "insight-query-cancel needs the API key scope 'query:read'" in error_text(cancel)
     assert fake.tool_requests() == []
+
+
+async def test_a_scoped_key_with_the_fallbacks_scope_is_offered_the_legacy_only_tool() -> None:
+    async with connect(FakePostHog(scopes=["query:read"])) as client:
+        names = await listed(client)
+    assert "insight-query-cancel" in names
+    assert "insights-my-last-viewed" not in names
 
 
 async def test_a_star_key_may_try_the_legacy_only_tools_and_hears_posthogs_refusal() -> None:
@@ -124,6 +133,11 @@ async def test_read_only_mode_hides_and_refuses_every_tool_that_is_not_read_only
         "insights-activity-retrieve",
         "insights-my-last-viewed",
         "insight-generate-metadata",
+        "query-run",
+        "query-get",
+        "event-definitions-list",
+        "property-definitions-list",
+        "dashboards-list",
     }
     assert "runs read-only" in error_text(result)
     assert fake.tool_requests() == []

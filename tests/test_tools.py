@@ -241,12 +241,31 @@ async def test_generate_metadata_sends_the_wrapped_query(fake: FakePostHog) -> N
     assert result == {"name": "Daily pageviews", "description": "Pageviews per day"}
 
 
-async def test_query_cancel_posts_the_client_query_id(fake: FakePostHog) -> None:
+async def test_query_cancel_with_a_legacy_key_posts_the_client_query_id(fake: FakePostHog) -> None:
+    fake.scopes = []
     fake.on("POST", "insights/cancel/", httpx.Response(201))
     async with connect(fake) as client:
         result = payload(await client.call_tool("insight-query-cancel", {"client_query_id": "q-123"}))
+    assert [r.route for r in fake.tool_requests()] == [f"POST {PREFIX}insights/cancel/"]
     assert fake.tool_requests()[0].body == {"client_query_id": "q-123"}
     assert result == {"ok": True, "client_query_id": "q-123"}
+
+
+async def test_query_cancel_with_a_scoped_key_deletes_the_query(fake: FakePostHog) -> None:
+    """posthog/api/query.py: DELETE query/{id}/ is a query:read action and answers 200 {"message": ...}."""
+    fake.scopes = ["query:read"]
+    fake.on("DELETE", "query/q-123/", {"message": "Query cancelled"})
+    async with connect(fake) as client:
+        result = payload(await client.call_tool("insight-query-cancel", {"client_query_id": "q-123"}))
+    assert [r.route for r in fake.tool_requests()] == [f"DELETE {PREFIX}query/q-123/"]
+    assert result == {"ok": True, "message": "Query cancelled", "client_query_id": "q-123"}
+
+
+async def test_query_cancel_with_an_all_access_key_deletes_the_query(fake: FakePostHog) -> None:
+    fake.on("DELETE", "query/q-9/", {"message": "Query cancelled"})
+    async with connect(fake) as client:
+        payload(await client.call_tool("insight-query-cancel", {"client_query_id": "q-9"}))
+    assert [r.route for r in fake.tool_requests()] == [f"DELETE {PREFIX}query/q-9/"]
 
 
 async def test_elements_list_pages_by_offset(fake: FakePostHog) -> None:
