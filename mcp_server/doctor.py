@@ -110,7 +110,7 @@ async def _check_posthog(app: App, key: str, report: Report) -> None:
 
     def refusal(tool: Tool) -> errors.ToolError | None:
         refused = access.configured_refusal(tool, app.settings) or grant.refusal(tool)
-        if refused is None and tool.scope is None and legacy is False:
+        if refused is None and grant.request(tool).scope is None and legacy is False:
             return errors.legacy_key_only(tool.name)
         return refused
 
@@ -192,13 +192,10 @@ def _describe_scopes(grant: Grant, legacy: bool | None) -> str:
         return "none recorded (legacy key: everything)"
     if grant.scopes != ALL:
         return ", ".join(sorted(grant.scopes))
+    # The tools whose only request PostHog serves to legacy keys alone.
+    legacy_only = ", ".join(tool.name for tool in TOOLS if tool.scope is None and tool.fallback is None)
     if legacy is True:
-        return (
-            "* (a legacy unscoped key, which PostHog also shows as *: insights-my-last-viewed and "
-            "insight-query-cancel work with it)"
-        )
+        return f"* (a legacy unscoped key, which PostHog also shows as *: {legacy_only} work with it)"
     if legacy is False:
-        return (
-            "* (all access, but a scoped key: PostHog refuses insights-my-last-viewed and insight-query-cancel to it)"
-        )
+        return f"* (all access, but a scoped key: PostHog refuses {legacy_only} to it)"
     return "* (all access, or a legacy unscoped key: PostHog shows both as *, and which one could not be checked)"

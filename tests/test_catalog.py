@@ -63,7 +63,10 @@ def _wire(tools: list[Any]) -> list[dict[str, Any]]:
 def _snapshot(listed: dict[str, Any], tool: Tool) -> dict[str, Any]:
     """What tools/list sends for the tool, and the catalog facts the wire leaves out."""
     page = tool.page.value if tool.page else None
-    return {**listed, "catalog": {"scope": tool.scope, "toolset": tool.toolset, "page": page}}
+    facts = {"scope": tool.scope, "toolset": tool.toolset, "page": page}
+    if tool.fallback is not None:
+        facts["fallback"] = f"{tool.fallback.method} {tool.fallback.path} ({tool.fallback.scope})"
+    return {**listed, "catalog": facts}
 
 
 async def _listed(fake: FakePostHog) -> dict[str, dict[str, Any]]:
@@ -119,3 +122,14 @@ async def test_every_listed_tool_carries_title_and_all_four_annotations(fake: Fa
         assert tool["title"]
         assert set(tool["annotations"]) == {"readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"}
         assert tool["annotations"]["openWorldHint"] is True
+
+
+QUERIES_AND_NAMES = ("query-run", "query-get", "event-definitions-list", "property-definitions-list", "dashboards-list")
+
+
+@pytest.mark.anyio
+async def test_the_query_and_discovery_tools_add_at_most_4800_characters_to_tools_list(fake: FakePostHog) -> None:
+    """About 1,200 Claude tokens: what the default toolset may grow by for them."""
+    listed = await _listed(fake)
+    added = [listed[name] for name in QUERIES_AND_NAMES]
+    assert sum(len(json.dumps(tool, separators=(",", ":"))) for tool in added) <= 4800
