@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from mcp_server.sandbox import accounts, elements, insight_actions, insights
+from mcp_server.sandbox import accounts, adhoc, elements, insight_actions, insights, taxonomy
 from mcp_server.sandbox.errors import (
     ApiError,
     denied,
@@ -101,6 +101,16 @@ ROUTES = (
         elements.update_element,
         elements.delete_element,
     ),
+    # posthog/api/query.py counts running, reading and cancelling a query all as query:read.
+    _route(r"^query", post=Action(adhoc.run_query, "query:read")),
+    _route(
+        r"^query/(?P<id>[^/]+)",
+        get=Action(adhoc.query_status, "query:read"),
+        delete=Action(adhoc.cancel_query, "query:read"),
+    ),
+    _route(r"^event_definitions", get=Action(taxonomy.list_event_definitions, "event_definition:read")),
+    _route(r"^property_definitions", get=Action(taxonomy.list_property_definitions, "property_definition:read")),
+    _route(r"^dashboards", get=Action(taxonomy.list_dashboards, "dashboard:read")),
 )
 
 
