@@ -306,3 +306,55 @@ async def test_a_cursor_alone_walks_a_filtered_list_to_its_end(sandbox: Sandbox)
     rows = first["results"] + rest
     assert {row["type"] for row in rows} == {"$rageclick"}
     assert len({row["hash"] for row in rows}) == len(rows)
+
+
+async def test_signups_last_week_without_a_saved_insight_is_one_query_run(sandbox: Sandbox) -> None:
+    sandbox.forget_requests()
+    query = {
+        "kind": "TrendsQuery",
+        "series": [{"kind": "EventsNode", "event": "signed_up", "math": "total"}],
+        "dateRange": {"date_from": "-7d"},
+    }
+    async with server(sandbox) as client:
+        result = payload(await client.call_tool("query-run", {"query": query}))
+    (sent,) = posthog_saw(sandbox, "POST", "/query/")
+    assert sent["body"] == {"query": query, "refresh": "blocking"}
+    (row,) = result["results"]
+    assert row["label"] == "signed_up"
+    assert row["count"] > 0
+    assert "filter" not in row and "action" not in row
+    assert posthog_saw(sandbox, "POST", "/insights/") == []
+
+
+async def test_an_unknown_event_name_is_found_with_event_definitions_list_then_queried(sandbox: Sandbox) -> None:
+    async with server(sandbox) as client:
+        found = payload(await client.call_tool("event-definitions-list", {"search": "sign up"}))
+        name = found["results"][0]["name"]
+        sql = {"kind": "HogQLQuery", "query": f"SELECT count() AS signups FROM events WHERE event = '{name}'"}
+        result = payload(await client.call_tool("query-run", {"query": sql}))
+    assert [item["name"] for item in found["results"]] == ["signed_up", "signed_up_v1"]
+    assert set(found["results"][0]) <= {"name", "description", "last_seen_at", "tags", "verified"}
+    assert result["columns"] == ["signups"]
+    assert result["note"] == "The SQL has no LIMIT, so PostHog returned at most its default of 100 rows."
+
+
+async def test_properties_seen_with_an_event_and_dashboards_by_name(sandbox: Sandbox) -> None:
+    sandbox.forget_requests()
+    async with server(sandbox) as client:
+        properties = payload(await client.call_tool("property-definitions-list", {"event_names": ["upgraded_plan"]}))
+        dashboards = payload(await client.call_tool("dashboards-list", {}))
+    (sent,) = posthog_saw(sandbox, "GET", "/property_definitions/")
+    assert sent["query"]["filter_by_event_names"] == "true"
+    assert [item["name"] for item in properties["results"]] == ["amount_usd", "plan"]
+    assert {"id": 1, "name": "Product KPIs", "description": "The numbers we review every Monday."}.items() <= (
+        next(item for item in dashboards["results"] if item["id"] == 1).items()
+    )
+    assert dashboards["count"] == 5
+
+
+async def test_a_scoped_key_without_query_read_is_not_offered_the_new_tools(sandbox: Sandbox) -> None:
+    async with server(sandbox, key="read_only") as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        refused = await client.call_tool("query-run", {"query": {"kind": "HogQLQuery", "query": "SELECT 1"}})
+    assert not names & {"query-run", "query-get", "event-definitions-list", "insight-query-cancel"}
+    assert "needs the API key scope 'query:read'" in error_text(refused)

@@ -12,12 +12,17 @@ property_definitions/ takes `event_names` as a JSON list and keeps only properti
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from mcp import Client
 
-from tests.conftest import PREFIX, FakePostHog, connect, error_text, payload
+from mcp_server.app import App
+from mcp_server.sandbox import DEMO_KEYS, DEMO_PROJECT_ID, create_app
+from mcp_server.server import build_server
+from tests.conftest import PREFIX, FakePostHog, connect, error_text, no_sleep, payload, settings
 from tests.posthog_json import offset_page, series
 
 pytestmark = pytest.mark.anyio
@@ -257,3 +262,36 @@ async def test_dashboards_list_gives_ids_and_names(fake: FakePostHog) -> None:
         result = payload(await client.call_tool("dashboards-list", {}))
     assert fake.tool_requests()[0].params == {"limit": "100", "offset": "0"}
     assert result["results"] == [{"id": 1, "name": "Product KPIs", "pinned": True}]
+
+
+async def test_an_async_run_is_read_with_query_get_and_cancelled_by_a_scoped_key_on_the_sandbox() -> None:
+    sandbox_app = create_app()
+    state = sandbox_app.state.sandbox
+    app = App.create(
+        settings(api_key=DEMO_KEYS["all_access"].key, posthog_host="http://sandbox.test", project_id=DEMO_PROJECT_ID),
+        transport=httpx.ASGITransport(sandbox_app),
+        sleep=no_sleep,
+    )
+    try:
+        async with Client(build_server(app)) as client:
+            started = payload(await client.call_tool("query-run", {"query": TRENDS, "refresh": "async"}))
+            running = payload(await client.call_tool("query-get", {"client_query_id": started["client_query_id"]}))
+            later = state.now() + timedelta(seconds=state.async_seconds + 1)
+            state.clock = lambda: later
+            done = payload(await client.call_tool("query-get", {"client_query_id": started["client_query_id"]}))
+            other = payload(await client.call_tool("query-run", {"query": SQL, "refresh": "async"}))
+            cancelled = payload(
+                await client.call_tool("insight-query-cancel", {"client_query_id": other["client_query_id"]})
+            )
+    finally:
+        await app.aclose()
+    assert running["note"] == started["note"]
+    assert done["results"][0]["label"] == "signed_up"
+    assert "query_status" not in done
+    assert cancelled == {
+        "ok": True,
+        "message": "Cancelled query on clickhouse",
+        "client_query_id": other["client_query_id"],
+    }
+    deletes = [r for r in state.requests.entries() if r["method"] == "DELETE"]
+    assert [r["path"] for r in deletes] == [f"/api/projects/{DEMO_PROJECT_ID}/query/{other['client_query_id']}/"]
