@@ -478,7 +478,9 @@ class QueryGet(Arguments):
 class EventDefinitionsList(Arguments):
     """Arguments of event-definitions-list."""
 
-    search: str | None = Field(None, max_length=200, description="Words the event name contains (any case).")
+    search: Annotated[str, Field(max_length=200), NO_CONTROLS] | None = Field(
+        None, description="Words the event name contains (any case)."
+    )
     limit: int = Field(50, ge=1, le=500, description="Events per page (default 50, at most 500).")
     cursor: Cursor = None
 
@@ -495,8 +497,10 @@ class PropertyDefinitionsList(Arguments):
     """Arguments of property-definitions-list."""
 
     type: PropertyType = Field(PropertyType.EVENT, description="Event (default), person or session properties.")
-    search: str | None = Field(None, max_length=200, description="Words the property name contains (any case).")
-    event_names: list[Annotated[str, Field(min_length=1, max_length=400)]] | None = Field(
+    search: Annotated[str, Field(max_length=200), NO_CONTROLS] | None = Field(
+        None, description="Words the property name contains (any case)."
+    )
+    event_names: list[Annotated[str, Field(min_length=1, max_length=400), NO_CONTROLS]] | None = Field(
         None, min_length=1, max_length=20, description="Only event properties seen with these events."
     )
     limit: int = Field(50, ge=1, le=500, description="Properties per page (default 50, at most 500).")

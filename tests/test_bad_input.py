@@ -33,6 +33,11 @@ VALID: dict[str, dict[str, Any]] = {
     "element-delete": {"id": 1},
     "elements-stats-retrieve": {},
     "elements-values-list": {"key": "text"},
+    "query-run": {"query": TRENDS},
+    "query-get": {"client_query_id": "abc"},
+    "event-definitions-list": {},
+    "property-definitions-list": {},
+    "dashboards-list": {},
 }
 
 CASES: list[tuple[str, dict[str, Any], str]] = [
@@ -98,6 +103,16 @@ CASES += [
     ),
     ("insight-query-cancel", {"client_query_id": "../x"}, "client_query_id:"),
     ("insight-query-cancel", {}, "client_query_id: required"),
+    ("query-run", {}, "query: required"),
+    ("query-run", {"query": TRENDS, "refresh": "force_cache"}, "refresh:"),
+    ("query-run", {"query": {"kind": "HogQLQuery", "query": " "}}, "needs `query`, the SQL text"),
+    ("query-get", {"client_query_id": "../../insights"}, "client_query_id:"),
+    ("event-definitions-list", {"limit": 501}, "limit: Input should be less than or equal to 500"),
+    ("event-definitions-list", {"search": "sign\x00up"}, "search: contains the control character U+0000"),
+    ("property-definitions-list", {"type": "group"}, "type:"),
+    ("property-definitions-list", {"event_names": []}, "event_names:"),
+    ("property-definitions-list", {"event_names": ["a\nb"]}, "event_names.0: contains the control character"),
+    ("dashboards-list", {"cursor": 12}, "cursor:"),
     ("element-create", {"nth_child": -1}, "nth_child:"),
     ("insight-update", {"id": 1}, "nothing to change"),
     ("element-update", {"id": 1}, "nothing to change"),

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from mcp_server import __version__, pages, shaping
-from mcp_server.catalog import DEFAULT_TOOLSETS, TOOLS, TOOLSETS, TOOLSETS_SETTING
+from mcp_server.catalog import DEFAULT_TOOLSETS, TOOLS, TOOLSETS, TOOLSETS_SETTING, Tool
 from mcp_server.config import OPTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,8 +18,15 @@ MANIFEST = json.loads((ROOT / "manifest.json").read_text())
 def test_the_readme_tool_table_matches_the_catalog_and_says_each_tools_set_and_why() -> None:
     table = README.split("<!-- tools-table")[1].split("<!-- end tools-table -->")[0]
     rows = [line for line in table.splitlines() if line.startswith("| `")]
+
+    def scope(tool: Tool) -> str:
+        own = f"`{tool.scope}`" if tool.scope else "legacy key"
+        if tool.fallback is not None:
+            return f"{own}, or `{tool.fallback.scope}`"
+        return own if tool.scope else "legacy key only"
+
     expected = [
-        f"| `{t.name}` | {t.title} | {f'`{t.scope}`' if t.scope else 'legacy key only'} | "
+        f"| `{t.name}` | {t.title} | {scope(t)} | "
         f"{'yes' if t.read_only else 'no'} | `{t.toolset}` ({TOOLSETS[t.toolset]}) |"
         for t in TOOLS
     ]
