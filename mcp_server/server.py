@@ -36,6 +36,9 @@ it. Errors come back as tool results that say how to fix the call."""
 TOOL_ADVICE = {
     "insights-list": "Start with insights-list (search by name, filter by type or tag).",
     "insight-get": "insight-get returns an insight's query and results; its url field links to it in PostHog.",
+    "query-run": "For a question no saved insight answers, query-run runs a query without saving it.",
+    "event-definitions-list": "event-definitions-list and property-definitions-list give the names queries use.",
+    "dashboards-list": "dashboards-list gives dashboard ids and names.",
     "insight-delete": "insight-delete is a soft delete (insight-update with deleted=false restores it).",
     "element-delete": "element-delete is permanent.",
 }
