@@ -89,14 +89,14 @@ class Backend:
             raise errors.malformed(exc, target) from None
         context = shaping.Context(self.web_host, project_id, data)
         # A large reply takes a while to shape: off the event loop, so that other requests (even ping) go on.
-        return await anyio.to_thread.run_sync(self._result, tool, reply, data, item_id, walk, context)
+        return await anyio.to_thread.run_sync(self._result, tool, reply, data, in_path, walk, context)
 
     def _result(
         self,
         tool: Tool,
         reply: Any,
         data: dict[str, Any],
-        item_id: Any,
+        in_path: dict[str, Any],
         walk: pages.Walk,
         context: shaping.Context,
     ) -> dict[str, Any]:

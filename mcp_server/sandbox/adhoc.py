@@ -101,9 +101,10 @@ def query_status(call: Call) -> Response:
 
 
 def cancel_query(call: Call) -> Response:
-    """`DELETE query/{id}/`: forget the computation; 200 with cancel_query's message."""
+    """`DELETE query/{id}/`: stop the computation, an insight's included (one id space); 200 with a message."""
     status = _status(call, call.params["id"])
     if status is not None and status["complete"]:
         return reply({"message": "Query already complete"})
     call.store.set_meta(_key(call, call.params["id"]), "")
+    call.store.set_computation_state(call.project_id, call.params["id"], "cancelled")
     return reply({"message": "Cancelled query on clickhouse"})

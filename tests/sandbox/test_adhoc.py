@@ -78,3 +78,13 @@ async def test_query_endpoints_need_query_read(api: Api) -> None:
     response = await api("insight_only").post(PROJECT + "query/", json={"query": TRENDS})
     assert response.status_code == 403
     assert "query:read" in response.json()["detail"]
+
+
+async def test_deleting_an_insights_computation_by_its_id_stops_it(api: Api, sandbox: Sandbox) -> None:
+    started = (await api().get(f"{PROJECT}insights/134/?refresh=async")).json()
+    cancelled = await api().delete(PROJECT + f"query/{started['query_status']['id']}/")
+    later = sandbox.now() + timedelta(seconds=60)
+    sandbox.clock = lambda: later
+    body = (await api().get(f"{PROJECT}insights/134/")).json()
+    assert cancelled.json() == {"message": "Cancelled query on clickhouse"}
+    assert body["result"] is None and body["query_status"] is None
