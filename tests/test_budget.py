@@ -38,12 +38,12 @@ async def test_a_reply_of_4000_small_fields_fits_the_budget_measuring_each_field
         return measure(value)
 
     monkeypatch.setattr(shaping, "size", counted)
-    fake = FakePostHog().on("POST", "insights/cancel/", reply)
+    fake = FakePostHog().on("POST", "insights/viewed/", reply)
     async with connect(fake, response_budget=20_000) as client:
-        result = payload(await client.call_tool("insight-query-cancel", {"client_query_id": "q1"}))
+        result = payload(await client.call_tool("insights-mark-viewed", {"insight_ids": [1]}))
     assert compact(reply) > 60_000
     assert compact(result) <= 20_000
-    assert result["client_query_id"] == "q1"
+    assert result["insight_ids"] == [1]
     assert "dropped field_" in result["truncated"]
     assert calls < 3 * len(reply)
 

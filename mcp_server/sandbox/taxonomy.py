@@ -37,26 +37,21 @@ def _event(call: Call, row: list[Any]) -> dict[str, Any]:
     name, description, seen_days_ago, created_days_ago, verified = row
     seen = iso(call.now - timedelta(days=seen_days_ago, minutes=len(name)))
     created = iso(call.now - timedelta(days=created_days_ago))
-    return {
+    empty = ("owner", "updated_by", "verified_by", "action_id", "last_calculated_at", "created_by")
+    return dict.fromkeys(empty) | {
         "id": _uuid(call.project_id, "event", name),
         "name": name,
-        "owner": None,
         "description": description,
         "tags": [],
         "created_at": created,
         "updated_at": created,
-        "updated_by": None,
         "last_seen_at": seen,
         "last_updated_at": seen,
         "verified": verified,
         "verified_at": created if verified else None,
-        "verified_by": None,
         "hidden": False,
         "is_action": False,
-        "action_id": None,
         "is_calculating": False,
-        "last_calculated_at": None,
-        "created_by": None,
         "post_to_slack": False,
         "default_columns": [],
     }
@@ -86,19 +81,14 @@ def list_event_definitions(call: Call) -> Response:
 
 
 def _property(call: Call, kind: str, name: str, kind_of_value: str, seen: bool | None) -> dict[str, Any]:
-    return {
+    return dict.fromkeys(("description", "updated_at", "updated_by", "verified_at", "verified_by")) | {
         "id": _uuid(call.project_id, kind, name),
         "name": name,
-        "description": None,
         "tags": [],
         "is_numerical": kind_of_value == "Numeric",
-        "updated_at": None,
-        "updated_by": None,
         "is_seen_on_filtered_events": seen,
         "property_type": kind_of_value,
         "verified": False,
-        "verified_at": None,
-        "verified_by": None,
         "hidden": False,
     }
 
@@ -129,14 +119,12 @@ def list_property_definitions(call: Call) -> Response:
 
 def _dashboard(call: Call, row: dict[str, Any]) -> dict[str, Any]:
     extra = DATA["dashboards"].get(str(row["id"]), {})
-    return {
+    return dict.fromkeys(("created_by", "last_accessed_at", "last_refresh")) | {
         "id": row["id"],
         "name": row["name"],
         "description": extra.get("description", ""),
         "pinned": extra.get("pinned", False),
         "created_at": iso(call.now - timedelta(days=400 - int(row["id"]))),
-        "created_by": None,
-        "last_accessed_at": None,
         "is_shared": False,
         "deleted": False,
         "creation_mode": "default",
@@ -146,7 +134,6 @@ def _dashboard(call: Call, row: dict[str, Any]) -> dict[str, Any]:
         "effective_privilege_level": 37,
         "user_access_level": "editor",
         "access_control_version": "v2",
-        "last_refresh": None,
         "team_id": row["team_id"],
     }
 
