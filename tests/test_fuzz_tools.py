@@ -217,7 +217,8 @@ def refused(tool: Tool, args: dict[str, Any]) -> bool:
 
 
 def expected_path(tool: Tool) -> re.Pattern[str]:
-    return re.compile(re.escape(PREFIX + tool.path).replace(re.escape("{id}"), "[0-9A-Za-z]+"))
+    # Every path argument ({id}, {client_query_id}) is an id of letters, digits, `_` or `-`.
+    return re.compile(re.sub(r"\\\{\w+\\\}", "[0-9A-Za-z_-]+", re.escape(PREFIX + tool.path)))
 
 
 @pytest.mark.parametrize("tool", TOOLS, ids=[tool.name for tool in TOOLS])
