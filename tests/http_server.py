@@ -16,9 +16,9 @@ from tests.conftest import FakePostHog, no_sleep, settings
 
 
 @asynccontextmanager
-async def running(fake: FakePostHog, **overrides: Any) -> AsyncIterator[str]:
-    """The base URL of the server while it runs; uvicorn logs through the root logger, as `serve_http` has it."""
-    app = App.create(settings(**overrides), transport=httpx.MockTransport(fake.handle), sleep=no_sleep)
+async def serving(app: App) -> AsyncIterator[str]:
+    """The base URL of the app's HTTP server while it runs; uvicorn logs through the root logger, as `serve_http`
+    has it."""
     sock = _bound_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(create_web_app(app), log_level="warning", lifespan="on", log_config=None))
@@ -31,3 +31,11 @@ async def running(fake: FakePostHog, **overrides: Any) -> AsyncIterator[str]:
             yield f"http://127.0.0.1:{port}"
         finally:
             server.should_exit = True
+
+
+@asynccontextmanager
+async def running(fake: FakePostHog, **overrides: Any) -> AsyncIterator[str]:
+    """The base URL of a server whose PostHog is `fake`, while it runs."""
+    app = App.create(settings(**overrides), transport=httpx.MockTransport(fake.handle), sleep=no_sleep)
+    async with serving(app) as url:
+        yield url

@@ -105,6 +105,20 @@ def insight(number: int, *, result: Any = None, basic: bool = False) -> dict[str
     }
 
 
+# posthog/api/element.py, ElementSerializer.Meta.fields: no `id`.
+ELEMENT_SERIALIZER_FIELDS = [
+    "text",
+    "tag_name",
+    "attr_class",
+    "href",
+    "attr_id",
+    "nth_child",
+    "nth_of_type",
+    "attributes",
+    "order",
+]
+
+
 def element(number: int) -> dict[str, Any]:
     """An element as PostHog's ElementSerializer (posthog/api/element.py) sends it: no id."""
     return {

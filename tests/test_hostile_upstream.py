@@ -20,7 +20,6 @@ from typing import Any
 
 import anyio
 import pytest
-import uvicorn
 from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters
@@ -30,7 +29,6 @@ from mcp_server.app import App
 from mcp_server.catalog import BY_NAME
 from mcp_server.posthog import RetryPolicy
 from mcp_server.server import build_server
-from mcp_server.web import _bound_socket, create_web_app
 from tests.conftest import KEY, PROJECT, settings
 from tests.hostile_posthog import (
     HostilePostHog,
@@ -47,6 +45,7 @@ from tests.hostile_posthog import (
     throttled,
     trickle,
 )
+from tests.http_server import serving
 
 pytestmark = pytest.mark.anyio
 
@@ -307,21 +306,11 @@ async def over_stdio(posthog: HostilePostHog) -> AsyncIterator[Client]:
 @asynccontextmanager
 async def over_http(posthog: HostilePostHog, transport: str = "http") -> AsyncIterator[Client]:
     app = App.create(settings(posthog_host=posthog.url, timeout=TIMEOUT, transport=transport), policy=POLICY)
-    sock = _bound_socket("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(create_web_app(app), log_level="warning", lifespan="on"))
     try:
-        async with anyio.create_task_group() as group:
-            group.start_soon(server.serve, [sock])
-            with anyio.fail_after(10):
-                while not server.started:  # noqa: ASYNC110 - uvicorn offers no start-up event
-                    await anyio.sleep(0.01)
-            try:
-                url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-                stream = sse_client(f"{url}/sse") if transport == "sse" else streamable_http_client(f"{url}/mcp")
-                async with Client(stream, mode="legacy" if transport == "sse" else "auto") as client:
-                    yield client
-            finally:
-                server.should_exit = True
+        async with serving(app) as url:
+            stream = sse_client(f"{url}/sse") if transport == "sse" else streamable_http_client(f"{url}/mcp")
+            async with Client(stream, mode="legacy" if transport == "sse" else "auto") as client:
+                yield client
     finally:
         await app.aclose()
 

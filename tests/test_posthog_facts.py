@@ -7,23 +7,11 @@ import pytest
 from mcp_server.arguments import ElementFields
 from mcp_server.catalog import BY_NAME, TOOLS
 from tests.conftest import PREFIX, FakePostHog, connect, error_text, payload
-from tests.posthog_json import activity, element, insight
+from tests.posthog_json import ELEMENT_SERIALIZER_FIELDS, activity, element, insight
 
 pytestmark = pytest.mark.anyio
 
 TRENDS = {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}]}
-# posthog/api/element.py, ElementSerializer.Meta.fields: no `id`.
-ELEMENT_SERIALIZER_FIELDS = [
-    "text",
-    "tag_name",
-    "attr_class",
-    "href",
-    "attr_id",
-    "nth_child",
-    "nth_of_type",
-    "attributes",
-    "order",
-]
 
 
 async def test_a_description_over_400_characters_is_refused_before_posthog_sees_it() -> None:

@@ -7,22 +7,11 @@ from typing import Any
 
 import pytest
 
+from tests.posthog_json import ELEMENT_SERIALIZER_FIELDS
 from tests.sandbox.conftest import BASE, PROJECT, Api
 
 pytestmark = pytest.mark.anyio
 
-# ElementSerializer in posthog/api/element.py: no `id`.
-ELEMENT_FIELDS = [
-    "text",
-    "tag_name",
-    "attr_class",
-    "href",
-    "attr_id",
-    "nth_child",
-    "nth_of_type",
-    "attributes",
-    "order",
-]
 STAT_ROWS_LAST_WEEK = 54
 
 
@@ -38,7 +27,7 @@ async def test_elements_list_is_a_limit_offset_envelope_with_count(api: Api) -> 
     assert body["count"] > 200
     assert body["next"] == f"{BASE}{PROJECT}elements/?limit=5&offset=10"
     assert body["previous"] == f"{BASE}{PROJECT}elements/?limit=5"
-    assert list(body["results"][0]) == ELEMENT_FIELDS
+    assert list(body["results"][0]) == ELEMENT_SERIALIZER_FIELDS
 
 
 async def element_rows(api: Api, text: str) -> list[dict[str, Any]]:
@@ -54,7 +43,7 @@ async def test_a_created_element_answers_201_without_an_id_and_is_stored_ungroup
     )
     assert created.status_code == 201
     assert created.json() == {
-        **dict.fromkeys(ELEMENT_FIELDS),
+        **dict.fromkeys(ELEMENT_SERIALIZER_FIELDS),
         "tag_name": "button",
         "text": "Try it",
         "attr_class": ["cta"],
@@ -76,7 +65,11 @@ async def test_a_legacy_element_is_read_updated_and_deleted_by_its_id(api: Api) 
     updated = await api().patch(f"{PROJECT}elements/{row['id']}/", json={"text": "Choose Team"})
     deleted = await api().delete(f"{PROJECT}elements/{row['id']}/")
     after = await api().get(f"{PROJECT}elements/{row['id']}/")
-    assert (read.status_code, list(read.json()), read.json()["text"]) == (200, ELEMENT_FIELDS, "Choose Business")
+    assert (read.status_code, list(read.json()), read.json()["text"]) == (
+        200,
+        ELEMENT_SERIALIZER_FIELDS,
+        "Choose Business",
+    )
     assert (updated.status_code, updated.json()["text"], updated.json()["tag_name"]) == (200, "Choose Team", "button")
     assert (deleted.status_code, deleted.content) == (204, b"")
     assert after.status_code == 404
