@@ -133,7 +133,7 @@ class Backend:
         page_size = (position.page_size or limit) if tool.page is pages.PageStyle.NUMBERED else None
         # Room for the longest cursor and the longest note this page could carry.
         longest_cursor = pages.encode_cursor(tool.name, walk, pages.Position(pages.MAX_OFFSET, page_size))
-        longest = shaping.page_cut(total, total, self.response_budget, paged, tool.truncation_hint)
+        longest = errors.page_cut(total, total, self.response_budget, paged, tool.truncation_hint)
         frame = shaping.size({"results": [], "count": page.count, "next_cursor": longest_cursor, "truncated": longest})
         kept = shaping.fit_items(items, frame, self.response_budget)
         items = items[:kept]
@@ -145,7 +145,7 @@ class Backend:
         if notes and not page.items:
             result["note"] = " ".join(notes)
         if kept < total:
-            result["truncated"] = shaping.page_cut(kept, total, self.response_budget, paged, tool.truncation_hint)
+            result["truncated"] = errors.page_cut(kept, total, self.response_budget, paged, tool.truncation_hint)
         if not paged:
             return result
         if more:

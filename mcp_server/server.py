@@ -146,6 +146,8 @@ def build_server(app: App, resolve: AccountResolver | None = None) -> Server[Any
     """The MCP server for an app; `resolve` picks the PostHog account of each request."""
     resolve = resolve or default_resolver(app)
     settings = app.settings
+    # Built once: a tools/list only chooses among them.
+    listed = {tool.name: mcp_tool(tool) for tool in app.tools}
 
     async def list_tools(ctx: Context, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         if params is not None and params.cursor:
@@ -158,7 +160,7 @@ def build_server(app: App, resolve: AccountResolver | None = None) -> Server[Any
             # The scope look-up is only a filter: when it breaks, list what the configuration offers.
             log.exception("tools/list: the scope look-up failed unexpectedly")
             grant = EVERYTHING
-        return types.ListToolsResult(tools=[mcp_tool(tool) for tool in usable(app.tools, grant)])
+        return types.ListToolsResult(tools=[listed[tool.name] for tool in usable(app.tools, grant)])
 
     async def call_tool(ctx: Context, params: types.CallToolRequestParams) -> types.CallToolResult:
         tool = BY_NAME.get(params.name)

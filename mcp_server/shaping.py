@@ -336,11 +336,6 @@ def fit_items(items: list[Any], frame: int, budget: int) -> int:
     return len(items)
 
 
-def page_cut(kept: int, total: int, budget: int, paged: bool, hint: str) -> str:
-    """The note on a page cut by the response budget: how many items fit, and how to get the rest."""
-    return errors.page_cut(kept, total, budget, paged, hint)
-
-
 PROTECTED = frozenset({"id", "short_id", "name", "url", "note", "truncated", "client_query_id", "ok"})
 # The note names at most this many dropped fields, each cut to NOTE_NAME characters, so that it stays small.
 NOTE_NAMES = 5
