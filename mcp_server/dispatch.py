@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
 from mcp_server import errors, pages
-from mcp_server.access import configured_refusal
+from mcp_server.access import EVERYTHING, configured_refusal, usable
 from mcp_server.accounts import Account
 from mcp_server.app import App
 from mcp_server.catalog import Tool
+
+log = logging.getLogger(__name__)
 
 AccountResolver = Callable[[Mapping[str, str] | None], Account]
 """Picks a request's PostHog account from its HTTP headers (None over stdio)."""
@@ -57,3 +60,16 @@ async def execute(app: App, tool: Tool, arguments: Any, account: Callable[[], Ac
         if refusal is not None:
             raise refusal
         return await app.backend.run(tool, args, chosen, grant.request(tool))
+
+
+async def offered_tools(app: App, resolve: AccountResolver, headers: Mapping[str, str] | None) -> tuple[Tool, ...]:
+    """The tools a request sees: the configuration's, less those the key's scopes rule out when they are known."""
+    try:
+        grant = await resolve(headers).grant()
+    except errors.ToolError:
+        grant = EVERYTHING
+    except Exception:
+        # The scope look-up is only a filter: when it breaks, offer what the configuration offers.
+        log.exception("the scope look-up failed unexpectedly")
+        grant = EVERYTHING
+    return tuple(usable(app.tools, grant))

@@ -263,6 +263,28 @@ def unknown_resource(uri: str, template: str) -> str:
     return f"Unknown resource {_show(uri)}: expected {template}."
 
 
+def unknown_prompt(name: str, known: Sequence[str]) -> str:
+    """The JSON-RPC error text for a prompt this server does not offer (echoed in part)."""
+    return f"Unknown prompt {_show(name)}. Available prompts: {', '.join(known) or 'none'}."
+
+
+def prompt_argument_missing(prompt: str, argument: str) -> str:
+    """The JSON-RPC error text for a prompt asked for without a required argument."""
+    return f"The prompt {prompt} needs the argument {argument}."
+
+
+def not_a_short_id(value: str) -> str:
+    """The JSON-RPC error text for a prompt argument that should name an insight and cannot."""
+    return f"{_show(value)} is not an insight id: give its short_id (letters and digits) or its numeric id."
+
+
+def unknown_completion(ref: str) -> str:
+    """The JSON-RPC error text for a completion of something this server does not offer (echoed in part)."""
+    return (
+        f"Nothing to complete for {_show(ref)}: this server completes its prompts' arguments and the insight template."
+    )
+
+
 def invalid_list_cursor() -> str:
     """The JSON-RPC error text for an MCP list cursor this server did not issue."""
     return "Invalid cursor: pass the nextCursor of the previous list result unchanged, or none."

@@ -30,14 +30,15 @@ RESOURCE_NOT_FOUND = -32002
 CODES = {"invalid": types.INVALID_PARAMS, "refused": types.INVALID_PARAMS, "not_found": RESOURCE_NOT_FOUND}
 
 
-def _protocol_error(exc: errors.ToolError, secrets: list[str]) -> MCPError:
+def protocol_error(exc: errors.ToolError, secrets: list[str]) -> MCPError:
+    """A tool's failure as the JSON-RPC error a resource, prompt or completion request answers with."""
     return MCPError(code=CODES.get(exc.kind, types.INTERNAL_ERROR), message=errors.describe(exc, "", secrets))
 
 
-def _guarded(method: str, handler: Callable[[Context, P], Awaitable[R]]) -> Callable[[Context, P], Awaitable[R]]:
+def guarded(method: str, handler: Callable[[Context, P], Awaitable[R]]) -> Callable[[Context, P], Awaitable[R]]:
     """The handler, answering any unexpected failure with a JSON-RPC internal error (the SDK would send code 0)."""
 
-    async def guarded(ctx: Context, params: P) -> R:
+    async def answer(ctx: Context, params: P) -> R:
         try:
             return await handler(ctx, params)
         except MCPError:
@@ -46,7 +47,7 @@ def _guarded(method: str, handler: Callable[[Context, P], Awaitable[R]]) -> Call
             log.exception("%s failed unexpectedly", method)
             raise MCPError(code=types.INTERNAL_ERROR, message=errors.describe(exc, method, ())) from None
 
-    return guarded
+    return answer
 
 
 def _text(value: Any) -> str | None:
@@ -94,7 +95,7 @@ def resource_handlers(app: App, resolve: AccountResolver) -> dict[str, Any]:
         except errors.ToolError as exc:
             if isinstance(exc, errors.Refused):
                 return types.ListResourcesResult(resources=[])
-            raise _protocol_error(exc, secrets) from None
+            raise protocol_error(exc, secrets) from None
         resources = [resource for item in page["results"] if (resource := _resource(item)) is not None]
         return types.ListResourcesResult(resources=resources, next_cursor=page["next_cursor"])
 
@@ -112,7 +113,7 @@ def resource_handlers(app: App, resolve: AccountResolver) -> dict[str, Any]:
                 deferred_account(resolve, request_headers(ctx), secrets),
             )
         except errors.ToolError as exc:
-            raise _protocol_error(exc, secrets) from None
+            raise protocol_error(exc, secrets) from None
         contents = types.TextResourceContents(
             uri=uri, mime_type=MIME, text=errors.redact(shaping.dumps(insight), secrets)
         )
@@ -120,6 +121,6 @@ def resource_handlers(app: App, resolve: AccountResolver) -> dict[str, Any]:
 
     return {
         "on_list_resource_templates": list_templates,
-        "on_list_resources": _guarded("resources/list", list_resources),
-        "on_read_resource": _guarded("resources/read", read_resource),
+        "on_list_resources": guarded("resources/list", list_resources),
+        "on_read_resource": guarded("resources/read", read_resource),
     }

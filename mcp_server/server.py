@@ -14,11 +14,11 @@ from mcp.server.caching import CacheHint
 from mcp.shared.exceptions import MCPError
 
 from mcp_server import __version__, errors, shaping
-from mcp_server.access import EVERYTHING, usable
 from mcp_server.accounts import Account
 from mcp_server.app import App
 from mcp_server.catalog import BY_NAME, TOOLS, Tool
-from mcp_server.dispatch import AccountResolver, deferred_account, execute
+from mcp_server.dispatch import AccountResolver, deferred_account, execute, offered_tools
+from mcp_server.prompts import prompt_handlers
 from mcp_server.resources import resource_handlers
 from mcp_server.sdk import Context, request_headers
 
@@ -152,15 +152,8 @@ def build_server(app: App, resolve: AccountResolver | None = None) -> Server[Any
     async def list_tools(ctx: Context, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         if params is not None and params.cursor:
             raise MCPError(code=types.INVALID_PARAMS, message=errors.invalid_list_cursor())
-        try:
-            grant = await resolve(request_headers(ctx)).grant()
-        except errors.ToolError:
-            grant = EVERYTHING
-        except Exception:
-            # The scope look-up is only a filter: when it breaks, list what the configuration offers.
-            log.exception("tools/list: the scope look-up failed unexpectedly")
-            grant = EVERYTHING
-        return types.ListToolsResult(tools=[listed[tool.name] for tool in usable(app.tools, grant)])
+        tools = await offered_tools(app, resolve, request_headers(ctx))
+        return types.ListToolsResult(tools=[listed[tool.name] for tool in tools])
 
     async def call_tool(ctx: Context, params: types.CallToolRequestParams) -> types.CallToolResult:
         tool = BY_NAME.get(params.name)
@@ -200,4 +193,5 @@ def build_server(app: App, resolve: AccountResolver | None = None) -> Server[Any
         on_list_tools=list_tools,
         on_call_tool=call_tool,
         **resource_handlers(app, resolve),
+        **prompt_handlers(app, resolve),
     )

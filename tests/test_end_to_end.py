@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 import httpx
+import mcp_types as types
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
@@ -361,3 +362,19 @@ async def test_a_scoped_key_without_query_read_is_not_offered_the_new_tools(sand
         refused = await client.call_tool("query-run", {"query": {"kind": "HogQLQuery", "query": "SELECT 1"}})
     assert not names & {"query-run", "query-get", "event-definitions-list", "insight-query-cancel"}
     assert "needs the API key scope 'query:read'" in error_text(refused)
+
+
+async def test_a_host_completes_an_insight_and_gets_the_explain_prompt_over_stdio(sandbox: Sandbox) -> None:
+    sandbox.forget_requests()
+    async with server(sandbox) as client:
+        names = {prompt.name for prompt in (await client.list_prompts()).prompts}
+        ref = types.PromptReference(name="explain-insight")
+        completion = (await client.complete(ref, {"name": "short_id", "value": "signups"})).completion
+        prompt = await client.get_prompt("explain-insight", {"short_id": completion.values[0]})
+    assert {"explain-insight", "weekly-report", "page-clicks"} <= names
+    [search] = posthog_saw(sandbox, "GET", "/insights/")
+    assert search["query"]["search"] == "signups"
+    assert completion.values and all(len(value) == 8 for value in completion.values)
+    content = prompt.messages[0].content
+    assert isinstance(content, types.TextContent)
+    assert f'insight-get with id "{completion.values[0]}"' in content.text
