@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import string
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -16,10 +16,24 @@ import anyio
 from mcp_server import errors, pages, shaping
 from mcp_server.accounts import Account
 from mcp_server.arguments import Arguments
-from mcp_server.catalog import Request, Tool
+from mcp_server.catalog import Request, Tool, Wait
 from mcp_server.posthog import MalformedReply, PostHogError, PostHogUnreachable, ReplyTooLarge
 
 PAGING_ARGUMENTS = frozenset({"limit", "cursor"})
+
+
+def running_computation(reply: Any) -> str | None:
+    """The id of the computation a reply says is still running, if it says so."""
+    status = reply.get("query_status") if isinstance(reply, dict) else None
+    if isinstance(status, dict) and not status.get("complete") and isinstance(status.get("id"), str):
+        return str(status["id"])
+    return None
+
+
+def _project_path(project_id: int, path: str, values: dict[str, Any]) -> str:
+    return f"/api/projects/{project_id}/" + path.format(
+        **{name: quote(str(value), safe="") for name, value in values.items()}
+    )
 
 
 def _query_value(value: Any) -> str:
@@ -28,6 +42,15 @@ def _query_value(value: Any) -> str:
     if isinstance(value, list | dict):
         return json.dumps(value, separators=(",", ":"))
     return str(value)
+
+
+@dataclass(frozen=True)
+class _Poll:
+    """Where a computation is read: the project, the tool's own path arguments, and the target errors name."""
+
+    project_id: int
+    in_path: dict[str, Any]
+    target: errors.Target
 
 
 class Backend:
@@ -49,12 +72,13 @@ class Backend:
         paging = tool.page if tool.page is not pages.PageStyle.BARE else None
         if paging and (cursor := data.get("cursor")):
             walk = replace(walk, position=pages.decode_cursor(tool.name, walk.digest, cursor, tool.max_limit))
+        waits = tool.wait if tool.wait is not None and data.get("refresh") in tool.wait.modes else None
+        if waits is not None:
+            data["refresh"] = waits.modes[data["refresh"]]
         project_id = await account.project_id()
         in_path = {name: data.pop(name) for _, name, _, _ in string.Formatter().parse(request.path) if name}
         item_id = next(iter(in_path.values()), None)
-        path = f"/api/projects/{project_id}/" + request.path.format(
-            **{name: quote(str(value), safe="") for name, value in in_path.items()}
-        )
+        path = _project_path(project_id, request.path, in_path)
         selecting = {k: v for k, v in data.items() if k not in PAGING_ARGUMENTS}
         sent = {k: v for k, v in selecting.items() if k not in tool.not_sent}
         params = dict(tool.fixed_params)
@@ -87,9 +111,53 @@ class Backend:
             raise errors.reply_too_large(exc, target) from None
         except MalformedReply as exc:
             raise errors.malformed(exc, target) from None
+        pending = None
+        if waits is not None and running_computation(reply) is not None:
+            reply, pending = await self._wait(waits, reply, account, _Poll(project_id, in_path, target))
         context = shaping.Context(self.web_host, project_id, data)
         # A large reply takes a while to shape: off the event loop, so that other requests (even ping) go on.
-        return await anyio.to_thread.run_sync(self._result, tool, reply, data, in_path, walk, context)
+        result = await anyio.to_thread.run_sync(self._result, tool, reply, data, in_path, walk, context)
+        if pending is not None:
+            result["note"] = pending
+        return result
+
+    async def _wait(self, wait: Wait, started: Any, account: Account, at: _Poll) -> tuple[Any, str | None]:
+        """Read the computation `started` names until it completes or the call's deadline nears.
+
+        Returns the reply to shape, and the note to add when the computation is still running: then the reply is
+        the first one (whatever cached results it carried), and PostHog goes on computing.
+        """
+        client, policy = account.client, account.client.policy
+        reserve = policy.deadline * policy.poll_reserve
+        budget = client.time_left() - reserve
+        delay, waited, latest = policy.poll_first, 0.0, started
+        while (query_id := running_computation(latest)) is not None:
+            # Sleeps are counted as well as timed, so that a replaced sleep cannot make the loop spin.
+            if waited + delay > budget or client.time_left() - delay < reserve:
+                return started, wait.note
+            await client.pause(delay)
+            waited, delay = waited + delay, min(delay * 2, policy.poll_max)
+            path = _project_path(at.project_id, wait.poll.path, {**at.in_path, "client_query_id": query_id})
+            latest = None
+            with anyio.move_on_after(client.time_left() - reserve):
+                latest = await self._read_computation(path, account, at.target)
+            if latest is None:
+                return started, wait.note
+        return latest, None
+
+    async def _read_computation(self, path: str, account: Account, target: errors.Target) -> Any:
+        """A running computation's state; None when PostHog could not say (the computation itself goes on)."""
+        try:
+            return await account.client.request("GET", path, key=account.key)
+        except PostHogError as exc:
+            # A computation that failed says so in its status; anything else is the read failing, not the work.
+            if exc.status < 500 or (isinstance(exc.body, dict) and exc.body.get("query_status")):
+                raise errors.from_posthog(exc, target) from None
+            return None
+        except ReplyTooLarge as exc:
+            raise errors.reply_too_large(exc, target) from None
+        except (PostHogUnreachable, MalformedReply):
+            return None
 
     def _result(
         self,

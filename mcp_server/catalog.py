@@ -43,6 +43,25 @@ class Request:
 
 
 @dataclass(frozen=True)
+class Wait:
+    """How a blocking call waits for its computation within the call's deadline without tying up PostHog: it asks
+    for the asynchronous `refresh` instead, then reads the computation with `poll` until it completes or the
+    deadline nears, and a computation still running then is handed back by its id, never abandoned."""
+
+    modes: Mapping[str, str]
+    """The `refresh` asked for -> the asynchronous `refresh` sent instead."""
+    poll: Request
+    """Reads the computation; `{client_query_id}` in its path is the computation's id."""
+    note: str
+    """What a result still computing when the wait ends says."""
+
+
+BLOCKING_AS_ASYNC: Mapping[str, str] = {"blocking": "async", "force_blocking": "force_async"}
+"""RECENT_CACHE_CALCULATE_BLOCKING_IF_STALE and CALCULATE_BLOCKING_ALWAYS have these asynchronous twins
+(ExecutionMode in posthog/hogql_queries/query_runner.py); only an enqueued computation can be read while it runs."""
+
+
+@dataclass(frozen=True)
 class Tool:
     """One PostHog operation exposed as an MCP tool."""
 
@@ -77,6 +96,8 @@ class Tool:
     """Argument name -> fixed query parameters sent whenever that argument is given."""
     fallback: Request | None = None
     """Another request doing the same, for a scoped key its own request is not open to."""
+    wait: Wait | None = None
+    """How a blocking call waits for the computation it starts."""
 
     @property
     def request(self) -> Request:
@@ -161,9 +182,10 @@ TOOLS: tuple[Tool, ...] = (
         description=(
             "Get one insight by numeric id or 8-character short_id: its query, its results when PostHog has them "
             "(result), when they were computed (last_refresh), and its metadata and url. By default only cached "
-            "results are served; refresh=blocking computes stale ones first (can take seconds). An async refresh "
-            "returns at once with query_status and a client_query_id that insight-query-cancel accepts; call "
-            "insight-get again (without refresh) for the results."
+            "results are served; refresh=blocking computes stale ones first, waiting at most until the call's "
+            "deadline. A computation still running then, or started by an async refresh, comes back with "
+            "query_status and a client_query_id that insight-query-cancel accepts; call insight-get again (without "
+            "refresh) for the results."
         ),
         arguments=a.InsightGet,
         method="GET",
@@ -177,6 +199,12 @@ TOOLS: tuple[Tool, ...] = (
         toolset="insights",
         echo_arguments=("client_query_id",),
         truncation_hint="Raise POSTHOG_MCP_RESPONSE_BUDGET to get it whole; its url shows all of it in PostHog.",
+        wait=Wait(
+            BLOCKING_AS_ASYNC,
+            Request("GET", "insights/{id}/", "insight:read"),
+            "PostHog is still computing fresh results; this call stopped waiting before its deadline. Call "
+            "insight-get again without refresh for them, or insight-query-cancel with this client_query_id to stop it.",
+        ),
     ),
     Tool(
         name="insight-create",
@@ -488,7 +516,8 @@ TOOLS: tuple[Tool, ...] = (
         title="Run a query",
         description=(
             "Run a trends, funnels, retention, paths, stickiness, lifecycle or SQL query and return its results, "
-            "shaped as insight-get shapes them; nothing is saved. SQL results come as columns and rows."
+            "shaped as insight-get shapes them; nothing is saved. SQL results come as columns and rows. A blocking "
+            "run waits at most until the call's deadline; a longer one returns a client_query_id for query-get."
         ),
         arguments=a.QueryRun,
         method="POST",
@@ -503,6 +532,12 @@ TOOLS: tuple[Tool, ...] = (
         truncation_hint=(
             "Narrow the query (shorter date range, fewer series or breakdown values, a LIMIT or fewer columns), "
             "or raise POSTHOG_MCP_RESPONSE_BUDGET."
+        ),
+        wait=Wait(
+            BLOCKING_AS_ASYNC,
+            Request("GET", "query/{client_query_id}/", "query:read"),
+            "PostHog is still computing it; this call stopped waiting before its deadline. Call query-get with this "
+            "client_query_id for the results, or insight-query-cancel to stop it.",
         ),
     ),
     Tool(

@@ -49,6 +49,11 @@ class RetryPolicy:
     rate_limit_wait: float = 30.0
     fault_retries: int = 2
     backoff: float = 0.5
+    # A computation is read again after poll_first seconds, then twice as long each time, up to poll_max.
+    poll_first: float = 0.5
+    poll_max: float = 5.0
+    # The share of the deadline kept for answering once waiting for a computation stops.
+    poll_reserve: float = 0.05
 
 
 class PostHogError(Exception):
@@ -366,6 +371,15 @@ class PostHogClient:
                     raise ReplyTooLarge(method, path, response.status_code, cap)
                 return bytes(body[:cap])
         return bytes(body)
+
+    def time_left(self) -> float:
+        """Seconds left before the deadline of the call in progress (a whole deadline outside one)."""
+        now = self._clock()
+        return (_call_deadline.get() or now + self.policy.deadline) - now
+
+    async def pause(self, seconds: float) -> None:
+        """Wait between two reads of a computation (with the client's own sleep, which tests replace)."""
+        await self._sleep(seconds)
 
     @contextmanager
     def one_call(self) -> Iterator[None]:

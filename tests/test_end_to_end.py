@@ -378,3 +378,15 @@ async def test_a_host_completes_an_insight_and_gets_the_explain_prompt_over_stdi
     content = prompt.messages[0].content
     assert isinstance(content, types.TextContent)
     assert f'insight-get with id "{completion.values[0]}"' in content.text
+
+
+async def test_a_blocking_query_run_waits_for_posthogs_computation_over_stdio(sandbox: Sandbox) -> None:
+    query = {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "signed_up"}]}
+    sandbox.forget_requests()
+    async with server(sandbox) as client:
+        result = payload(await client.call_tool("query-run", {"query": query}))
+    [started] = posthog_saw(sandbox, "POST", "/query/")
+    polls = [r for r in sandbox.requests() if r["method"] == "GET" and "/query/" in r["path"]]
+    assert started["body"]["refresh"] == "async"
+    assert 1 <= len(polls) <= 5
+    assert result["results"][0]["label"] == "signed_up" and "client_query_id" not in result

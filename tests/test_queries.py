@@ -58,13 +58,14 @@ def sql_reply(rows: int, *, limit: int | None, more: bool) -> dict[str, Any]:
     }
 
 
-async def test_query_run_sends_the_bare_query_blocking_and_shapes_results_as_insight_get(fake: FakePostHog) -> None:
+async def test_query_run_sends_the_bare_query_and_shapes_results_as_insight_get(fake: FakePostHog) -> None:
     fake.on("POST", "query/", trends_reply())
     async with connect(fake) as client:
         result = payload(await client.call_tool("query-run", {"query": TRENDS}))
     (sent,) = fake.tool_requests()
     assert sent.route == f"POST {PREFIX}query/"
-    assert sent.body == {"query": TRENDS, "refresh": "blocking"}
+    # Blocking is asked of PostHog as its asynchronous twin, so that a long computation can be read while it runs.
+    assert sent.body == {"query": TRENDS, "refresh": "async"}
     assert set(result) == {"results", "last_refresh"}
     (row,) = result["results"]
     assert row["data"] == series(7)["data"]

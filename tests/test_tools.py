@@ -91,12 +91,14 @@ async def test_insight_get_returns_query_and_results_without_cache_or_permission
         assert noise not in result
 
 
-async def test_insight_get_by_short_id_with_blocking_refresh_waits_for_results(fake: FakePostHog) -> None:
+async def test_insight_get_by_short_id_with_blocking_refresh_answers_fresh_results_in_one_request(
+    fake: FakePostHog,
+) -> None:
     fake.on("GET", "insights/Ab000012/", insight(12, result=[series()]))
     async with connect(fake) as client:
         result = payload(await client.call_tool("insight-get", {"id": "Ab000012", "refresh": "blocking"}))
     (seen,) = fake.tool_requests()
-    assert seen.params == {"refresh": "blocking"}
+    assert seen.params == {"refresh": "async"}
     assert result["result"]
     assert "client_query_id" not in result
 

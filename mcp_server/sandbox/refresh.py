@@ -138,5 +138,6 @@ def outcome(call: Call, insight: dict[str, Any], mode: str, requested: bool) -> 
         return from_cache(_start(call, insight))
     if mode == "lazy_async" and not fresh_enough:
         return from_cache(_start(call, insight))
+    # QueryRunner.handle_cache_and_async_logic attaches a running computation's status to cached results too.
     running = call.store.running_computation(insight["id"])
-    return from_cache(_status(insight, running) if running and cached is None else None)
+    return from_cache(_status(insight, running) if running else None)

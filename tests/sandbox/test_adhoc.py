@@ -88,3 +88,12 @@ async def test_deleting_an_insights_computation_by_its_id_stops_it(api: Api, san
     body = (await api().get(f"{PROJECT}insights/134/")).json()
     assert cancelled.json() == {"message": "Cancelled query on clickhouse"}
     assert body["result"] is None and body["query_status"] is None
+
+
+async def test_a_blocking_querys_client_query_id_names_no_status_to_read(api: Api) -> None:
+    """posthog/hogql_queries/query_runner.py computes blocking modes in the request (_execute_and_cache_blocking)
+    and stores no QueryStatus; get_query_status in posthog/clickhouse/client/execute_async.py raises
+    QueryNotFoundError, a NotFound, for an id without one. Only an enqueued computation can be read while it runs."""
+    ran = await api().post(PROJECT + "query/", json={"query": TRENDS, "refresh": "blocking", "client_query_id": "b1"})
+    assert ran.status_code == 200
+    assert (await api().get(PROJECT + "query/b1/")).status_code == 404

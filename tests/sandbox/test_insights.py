@@ -543,3 +543,14 @@ async def test_the_mcp_rules_apply_to_patch_but_not_put(api: Api) -> None:
     put = await mcp.put(PROJECT + "insights/102/", json={"query": TRENDS})
     assert patched.json()["query"]["kind"] == "InsightVizNode"
     assert put.json()["query"] == TRENDS
+
+
+async def test_cached_results_carry_the_status_of_a_refresh_still_running(api: Api) -> None:
+    """QueryRunner.handle_cache_and_async_logic in posthog/hogql_queries/query_runner.py attaches the running
+    computation's status (get_async_query_status) to cached results, stale or fresh, in every cache-reading mode."""
+    computed = (await api().get(f"{PROJECT}insights/{UNCOMPUTED_ID}/?refresh=force_blocking")).json()
+    started = (await api().get(f"{PROJECT}insights/{UNCOMPUTED_ID}/?refresh=force_async")).json()
+    cached = (await api().get(f"{PROJECT}insights/{UNCOMPUTED_ID}/")).json()
+    assert cached["result"] == computed["result"]
+    assert cached["query_status"]["id"] == started["query_status"]["id"]
+    assert cached["query_status"]["complete"] is False
