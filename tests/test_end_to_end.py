@@ -322,7 +322,7 @@ async def test_signups_last_week_without_a_saved_insight_is_one_query_run(sandbo
     async with server(sandbox) as client:
         result = payload(await client.call_tool("query-run", {"query": query}))
     (sent,) = posthog_saw(sandbox, "POST", "/query/")
-    assert sent["body"] == {"query": query, "refresh": "blocking"}
+    assert sent["body"] == {"query": query, "refresh": "async"}
     (row,) = result["results"]
     assert row["label"] == "signed_up"
     assert row["count"] > 0

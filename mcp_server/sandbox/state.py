@@ -33,7 +33,7 @@ class Sandbox:
     limiter: RateLimiter | None = None
     mcp_read_only_org: bool = False
     ai_approved: bool = True
-    async_seconds: float = 2.0
+    async_seconds: float = 1.0
     clock: Callable[[], datetime] = utc_now
 
     def now(self) -> datetime:
