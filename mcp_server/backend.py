@@ -150,8 +150,10 @@ class Backend:
         try:
             return await account.client.request("GET", path, key=account.key)
         except PostHogError as exc:
-            # A computation that failed says so in its status; anything else is the read failing, not the work.
-            if exc.status < 500 or (isinstance(exc.body, dict) and exc.body.get("query_status")):
+            # A failed computation says so in its status; throttling and faults are the read failing, not the work.
+            if exc.status not in (429, *range(500, 600)) or (
+                isinstance(exc.body, dict) and exc.body.get("query_status")
+            ):
                 raise errors.from_posthog(exc, target) from None
             return None
         except ReplyTooLarge as exc:

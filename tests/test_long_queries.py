@@ -184,6 +184,16 @@ async def test_a_status_read_that_keeps_failing_hands_back_the_computation_inste
     assert not [r for r in fake.tool_requests() if r.method == "DELETE"]
 
 
+async def test_a_status_read_that_stays_throttled_hands_back_the_computation(fake: FakePostHog) -> None:
+    throttled = {"type": "throttled_error", "code": "throttled", "detail": "Request was throttled."}
+    fake.on("POST", "query/", httpx.Response(202, json={"query_status": RUNNING, "results": None}))
+    fake.on("GET", "query/q-9/", httpx.Response(429, json=throttled, headers={"Retry-After": "1"}))
+    async with connect(fake) as client:
+        result = payload(await client.call_tool("query-run", {"query": TRENDS}))
+    assert result["client_query_id"] == "q-9"
+    assert "query-get" in result["note"]
+
+
 async def test_a_computation_that_fails_while_waited_for_says_why(fake: FakePostHog) -> None:
     failed = {**RUNNING, "complete": True, "error": True, "error_message": "Unknown event property `plann`."}
     fake.on("POST", "query/", httpx.Response(202, json={"query_status": RUNNING, "results": None}))
