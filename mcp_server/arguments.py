@@ -24,7 +24,13 @@ DATE = re.compile(
     r"|[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2})?)?)"
 )
 MAX_ID = 2**63 - 1  # PostHog's ids are 64-bit signed integers: anything larger names nothing
-ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+# The schema leaves out the bounds (1 to MAX_ID), which tell a model nothing and cost tokens on every id; validation
+# enforces them.
+ID_SCHEMA = {"type": "integer"}
+GUARD_ONLY = "x-guard-only"
+"""Schema marker: this field's length, count and pattern limits only guard the server (a model never comes near
+them), so the schema the model sees leaves them out; validation still enforces them."""
+GUARD: dict[str, Any] = {GUARD_ONLY: True}
 # C0 control characters and DEL: PostHog stores text in Postgres, which refuses NUL, and none belongs in a name.
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CONTROL_EXCEPT_LINE_BREAKS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -77,15 +83,15 @@ def _controls(pattern: re.Pattern[str]) -> AfterValidator:
 # (descriptions, an element's text) may hold tabs and line breaks. Placed after a length, which keeps its message.
 NO_CONTROLS = _controls(CONTROL)
 LINE_BREAKS_ONLY = _controls(CONTROL_EXCEPT_LINE_BREAKS)
-IdNumber = Annotated[int, Field(ge=1, le=MAX_ID)]
+IdNumber = Annotated[int, Field(ge=1, le=MAX_ID), WithJsonSchema(ID_SCHEMA)]
 
 InsightId = Annotated[
     int | str,
     PlainValidator(_insight_id),
     WithJsonSchema(
         {
-            "anyOf": [ID_SCHEMA, {"type": "string", "pattern": "^([0-9]{1,19}|[A-Za-z0-9]{8})$"}],
-            "description": "The insight's numeric id, or its 8-character short_id (as in its URL).",
+            "anyOf": [ID_SCHEMA, {"type": "string"}],
+            "description": "Numeric id or 8-character short_id.",
         }
     ),
 ]
@@ -106,9 +112,7 @@ ElementId = Annotated[
 ]
 Cursor = Annotated[
     str | None,
-    Field(
-        description="next_cursor of the previous page (enough on its own); omit for the first page.", max_length=1000
-    ),
+    Field(description="next_cursor of the previous page.", max_length=1000, json_schema_extra=GUARD),
 ]
 
 
@@ -129,6 +133,7 @@ OnlyTrue = Annotated[bool, AfterValidator(_only_true), WithJsonSchema({"type": "
 
 # The pattern is checked here rather than in the schema, where it would cost tokens on every field.
 DateText = Annotated[str, Field(max_length=40), AfterValidator(_date_text), WithJsonSchema({"type": "string"})]
+Tag = Annotated[str, Field(min_length=1, max_length=100, json_schema_extra=GUARD), NO_CONTROLS]
 
 
 class Refresh(StrEnum):
@@ -222,40 +227,33 @@ def _query_node(value: Any, *, sql: bool = True) -> dict[str, Any]:
     return value
 
 
-QUERY_EXAMPLE = '{"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview", "math": "total"}]}'
+QUERY_EXAMPLE = '{"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}]}'
+
+
+def _query_schema(description: str, kinds: list[str]) -> WithJsonSchema:
+    return WithJsonSchema(
+        {
+            "type": "object",
+            "description": description,
+            "properties": {"kind": {"type": "string", "enum": kinds}},
+            "required": ["kind"],
+        }
+    )
+
 
 QueryNode = Annotated[
     dict[str, Any],
     PlainValidator(_query_node),
-    WithJsonSchema(
-        {
-            "type": "object",
-            "description": (
-                "A PostHog query node. A bare TrendsQuery, FunnelsQuery, RetentionQuery, PathsQuery, "
-                "StickinessQuery or LifecycleQuery is wrapped in an InsightVizNode, and a bare HogQLQuery in a "
-                f"DataVisualizationNode. Example: {QUERY_EXAMPLE}"
-            ),
-            "properties": {"kind": {"type": "string", "enum": list(ACCEPTED_KINDS)}},
-            "required": ["kind"],
-            "additionalProperties": True,
-        }
+    _query_schema(
+        "A PostHog query; a bare source kind is wrapped for you (HogQLQuery: SQL in `query`). "
+        f"Example: {QUERY_EXAMPLE}",
+        list(ACCEPTED_KINDS),
     ),
 ]
 VizQueryNode = Annotated[
     dict[str, Any],
     PlainValidator(partial(_query_node, sql=False)),
-    WithJsonSchema(
-        {
-            "type": "object",
-            "description": (
-                "A PostHog insight query: a TrendsQuery, FunnelsQuery, RetentionQuery, PathsQuery, StickinessQuery or "
-                f"LifecycleQuery, bare or in an InsightVizNode. Example: {QUERY_EXAMPLE}"
-            ),
-            "properties": {"kind": {"type": "string", "enum": ["InsightVizNode", *VIZ_SOURCES]}},
-            "required": ["kind"],
-            "additionalProperties": True,
-        }
-    ),
+    _query_schema("An insight query, bare or in an InsightVizNode.", ["InsightVizNode", *VIZ_SOURCES]),
 ]
 
 
@@ -269,18 +267,7 @@ def _runnable_query(value: Any) -> dict[str, Any]:
 RunnableQuery = Annotated[
     dict[str, Any],
     PlainValidator(_runnable_query),
-    WithJsonSchema(
-        {
-            "type": "object",
-            "description": (
-                "A TrendsQuery, FunnelsQuery, RetentionQuery, PathsQuery, StickinessQuery, LifecycleQuery or "
-                f"HogQLQuery (SQL in `query`), as insight-create takes it. Example: {QUERY_EXAMPLE}"
-            ),
-            "properties": {"kind": {"type": "string", "enum": list(ACCEPTED_KINDS)}},
-            "required": ["kind"],
-            "additionalProperties": True,
-        }
-    ),
+    _query_schema(f"The query to run (HogQLQuery: SQL in `query`). Example: {QUERY_EXAMPLE}", list(ACCEPTED_KINDS)),
 ]
 
 
@@ -295,35 +282,35 @@ class InsightsList(Arguments):
     """Arguments of insights-list."""
 
     search: Annotated[str, Field(max_length=200), NO_CONTROLS] | None = Field(
-        None, description="Text to find in names, descriptions and tags; exact matches first."
+        None, json_schema_extra=GUARD, description="Text in names, descriptions or tags; best matches first."
     )
-    short_id: str | None = Field(None, pattern=SHORT_ID.pattern, description="Only the insight with this short_id.")
-    insight: InsightType | None = Field(None, description="Only insights of this type.")
-    saved: bool | None = Field(None, description="true: only saved insights; false: only unsaved ones.")
-    favorited: OnlyTrue | None = Field(None, description="true: only favorited insights.")
-    user: OnlyTrue | None = Field(None, description="true: only insights created by the key's owner.")
+    short_id: str | None = Field(
+        None, pattern=SHORT_ID.pattern, json_schema_extra=GUARD, description="Only this insight."
+    )
+    insight: InsightType | None = Field(None, description="Only this type.")
+    saved: bool | None = Field(None, description="true: only saved; false: only unsaved.")
+    favorited: OnlyTrue | None = Field(None, description="Only favorites.")
+    user: OnlyTrue | None = Field(None, description="Only the key owner's.")
     created_by: list[IdNumber] | None = Field(
-        None, max_length=50, description="Only insights created by these user ids."
+        None, max_length=50, json_schema_extra=GUARD, description="Only by these creators' user ids."
     )
-    tags: list[Annotated[str, Field(min_length=1, max_length=100), NO_CONTROLS]] | None = Field(
-        None, max_length=20, description="Only insights with any of these tags."
+    tags: list[Tag] | None = Field(
+        None, max_length=20, json_schema_extra=GUARD, description="Only with any of these tags."
     )
     dashboards: list[IdNumber] | None = Field(
-        None, max_length=50, description="Only insights on all of these dashboard ids."
+        None, max_length=50, json_schema_extra=GUARD, description="Only on all of these dashboard ids."
     )
-    date_from: DateText | None = Field(None, description="Modified at or after: YYYY-MM-DD or relative like -7d.")
-    date_to: DateText | None = Field(None, description="Modified at or before: YYYY-MM-DD or relative like -1d.")
-    created_date_from: DateText | None = Field(None, description="Created at or after (YYYY-MM-DD or -30d).")
-    created_date_to: DateText | None = Field(None, description="Created at or before (YYYY-MM-DD or -1d).")
-    last_viewed_date_from: DateText | None = Field(None, description="Last viewed at or after (YYYY-MM-DD or -7d).")
-    last_viewed_date_to: DateText | None = Field(None, description="Last viewed at or before (YYYY-MM-DD or -1d).")
+    date_from: DateText | None = Field(None, description="Modified at or after.")
+    date_to: DateText | None = Field(None, description="Modified at or before.")
+    created_date_from: DateText | None = Field(None, description="Created at or after.")
+    created_date_to: DateText | None = Field(None, description="Created at or before.")
+    last_viewed_date_from: DateText | None = Field(None, description="Last viewed at or after.")
+    last_viewed_date_to: DateText | None = Field(None, description="Last viewed at or before.")
     order: InsightOrder | None = Field(
         None,
-        description=(
-            "Sort order (default: newest first, an order that edits do not change; with search, best matches first)."
-        ),
+        description="Default: newest first (with search, best matches first).",
     )
-    limit: int = Field(20, ge=1, le=500, description="Insights per page.")
+    limit: int = Field(20, ge=1, le=500, description="Per page.")
     cursor: Cursor = None
 
     @model_validator(mode="after")
@@ -341,8 +328,9 @@ class InsightGet(Arguments):
     refresh: Refresh | None = Field(
         None,
         description=(
-            "How to get results: force_cache (default) serves cached results only; blocking computes stale "
-            "results before answering (can take seconds); async variants start a computation and return at once."
+            "force_cache (default): cached results only; blocking: compute stale ones first, waiting at most until the "
+            "call's deadline; async ones return at once. A computation still running comes back with a client_query_id "
+            "for insight-query-cancel (call again without refresh for results)."
         ),
     )
     client_query_id: str | None = Field(
@@ -362,13 +350,12 @@ class InsightGet(Arguments):
 Name = Annotated[str, Field(max_length=400, description="The insight's name."), NO_CONTROLS]
 # PostHog's Insight.description is a CharField(max_length=400).
 Description = Annotated[str, Field(max_length=400, description="The insight's description."), LINE_BREAKS_ONLY]
-Tags = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=100), NO_CONTROLS]],
-    Field(max_length=50, description="Tags, replacing any the insight has."),
-]
+Tags = Annotated[list[Tag], Field(max_length=50, json_schema_extra=GUARD, description="Tags, replacing any it has.")]
 Dashboards = Annotated[
     list[IdNumber],
-    Field(max_length=100, description="Dashboard ids the insight is on; the full list, replacing the current one."),
+    Field(
+        max_length=100, json_schema_extra=GUARD, description="Dashboard ids; the full list replaces the current one."
+    ),
 ]
 
 
@@ -390,11 +377,11 @@ class InsightUpdate(Arguments):
     id: InsightId
     name: Name | None = None
     description: Description | None = None
-    query: QueryNode | None = None
+    query: QueryNode | None = Field(None, description="A new query, as insight-create takes it.")
     tags: Tags | None = None
     dashboards: Dashboards | None = None
     favorited: bool | None = Field(None, description="Mark or unmark as a favorite.")
-    saved: bool | None = Field(None, description="Whether it appears in the saved insights list.")
+    saved: bool | None = Field(None, description="In the saved insights list.")
     deleted: bool | None = Field(None, description="false restores a soft-deleted insight.")
 
     @model_validator(mode="after")
@@ -413,7 +400,7 @@ class InsightActivity(Arguments):
 
     id: InsightId
     include_values: bool = Field(False, description="Include each change's before and after values (bulky).")
-    limit: int = Field(20, ge=1, le=100, description="Entries per page.")
+    limit: int = Field(20, ge=1, le=100, description="Per page.")
     cursor: Cursor = None
 
 
@@ -425,7 +412,7 @@ class InsightsMarkViewed(Arguments):
     """Arguments of insights-mark-viewed."""
 
     insight_ids: list[ViewedId] = Field(
-        min_length=1, max_length=2500, description="Numeric ids of the insights viewed, from insights-list."
+        min_length=1, max_length=2500, json_schema_extra=GUARD, description="Numeric ids, as insights-list gives them."
     )
 
 
@@ -437,7 +424,11 @@ class InsightGenerateMetadata(Arguments):
 
 QueryId = Annotated[
     str,
-    Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The client_query_id returned for the computation."),
+    Field(
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        json_schema_extra=GUARD,
+        description="The client_query_id returned for the computation.",
+    ),
 ]
 
 
@@ -462,10 +453,10 @@ class QueryRun(Arguments):
     query: RunnableQuery
     refresh: RunRefresh = Field(
         RunRefresh.BLOCKING,
-        description="blocking (default): cached results if fresh, else computed now; async: return at once.",
+        description="blocking: cached results if fresh, else computed now; async: return at once.",
     )
     client_query_id: str | None = Field(
-        None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Id for the computation; generated when left out."
+        None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Id for the computation; generated if left out."
     )
 
 
@@ -479,9 +470,9 @@ class EventDefinitionsList(Arguments):
     """Arguments of event-definitions-list."""
 
     search: Annotated[str, Field(max_length=200), NO_CONTROLS] | None = Field(
-        None, description="Words the event name contains (any case)."
+        None, json_schema_extra=GUARD, description="Words the event name contains (any case)."
     )
-    limit: int = Field(50, ge=1, le=500, description="Events per page (default 50, at most 500).")
+    limit: int = Field(50, ge=1, le=500, description="Per page.")
     cursor: Cursor = None
 
 
@@ -496,14 +487,14 @@ class PropertyType(StrEnum):
 class PropertyDefinitionsList(Arguments):
     """Arguments of property-definitions-list."""
 
-    type: PropertyType = Field(PropertyType.EVENT, description="Event (default), person or session properties.")
+    type: PropertyType = Field(PropertyType.EVENT, description="Whose properties.")
     search: Annotated[str, Field(max_length=200), NO_CONTROLS] | None = Field(
-        None, description="Words the property name contains (any case)."
+        None, json_schema_extra=GUARD, description="Words the property name contains (any case)."
     )
     event_names: list[Annotated[str, Field(min_length=1, max_length=400), NO_CONTROLS]] | None = Field(
         None, min_length=1, max_length=20, description="Only event properties seen with these events."
     )
-    limit: int = Field(50, ge=1, le=500, description="Properties per page (default 50, at most 500).")
+    limit: int = Field(50, ge=1, le=500, description="Per page.")
     cursor: Cursor = None
 
     @model_validator(mode="after")
@@ -517,14 +508,14 @@ class PropertyDefinitionsList(Arguments):
 class DashboardsList(Arguments):
     """Arguments of dashboards-list."""
 
-    limit: int = Field(100, ge=1, le=500, description="Dashboards per page (default 100, at most 500).")
+    limit: int = Field(100, ge=1, le=500, description="Per page.")
     cursor: Cursor = None
 
 
 class ElementsList(Arguments):
     """Arguments of elements-list."""
 
-    limit: int = Field(100, ge=1, le=1000, description="Elements per page.")
+    limit: int = Field(100, ge=1, le=1000, description="Per page.")
     cursor: Cursor = None
 
 
@@ -578,29 +569,30 @@ class ElementsStats(Arguments):
     """Arguments of elements-stats-retrieve."""
 
     include: list[ClickEvent] | None = Field(
-        None, min_length=1, max_length=3, description="Event kinds to count (default: all of them)."
+        None, min_length=1, max_length=3, description="Event kinds to count (default all)."
     )
-    date_from: DateText | None = Field(None, description="Start of the period: YYYY-MM-DD or relative (default -7d).")
-    date_to: DateText | None = Field(None, description="End of the period: YYYY-MM-DD or relative (default now).")
+    date_from: DateText | None = Field(None, description="Start: YYYY-MM-DD or relative (default -7d).")
+    date_to: DateText | None = Field(None, description="End (default now).")
     properties: list[dict[str, Any]] | None = Field(
         None,
         max_length=20,
+        json_schema_extra=GUARD,
         description='Property filters, e.g. [{"key": "$current_url", "value": "/pricing", "operator": "icontains", '
         '"type": "event"}].',
     )
     filter_test_accounts: bool | None = Field(None, description="Leave out internal and test users.")
     sampling_factor: float | None = Field(None, gt=0, le=1, description="Sample this fraction of events.")
     max_element_chain_depth: int | None = Field(
-        None, ge=1, le=100, description="Keep at most this many elements of each chain, clicked element first."
+        None, ge=1, le=100, description="Elements kept per chain, clicked element first."
     )
-    limit: int = Field(50, ge=1, le=1000, description="Element chains per page.")
+    limit: int = Field(50, ge=1, le=1000, description="Chains per page.")
     cursor: Cursor = None
 
 
 class ElementsValues(Arguments):
     """Arguments of elements-values-list."""
 
-    key: ElementKey = Field(description="Which element field to list values of.")
+    key: ElementKey = Field(description="The element field.")
     value: Annotated[str, Field(max_length=200), NO_CONTROLS] | None = Field(
-        None, description="Only values containing this (case-sensitive)."
+        None, json_schema_extra=GUARD, description="Only values containing this (case-sensitive)."
     )

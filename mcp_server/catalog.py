@@ -115,8 +115,12 @@ class Tool:
         return int(self.input_schema["properties"]["limit"]["maximum"])
 
 
+GUARD_LIMITS = ("maxLength", "minLength", "maxItems", "minItems", "pattern")
+
+
 def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """Inline `$defs`, and drop pydantic's `title` noise and the `anyOf: [X, null]` wrapping of optionals."""
+    """Inline `$defs`, and drop what tells the model nothing: pydantic's `title` keys, the `anyOf: [X, null]` wrapping
+    of optionals, definitions' docstrings, `additionalProperties: true`, and the limits of fields marked guard-only."""
     defs = schema.get("$defs", {})
 
     def walk(node: Any, key: str | None = None) -> Any:
@@ -127,7 +131,8 @@ def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
         if key == "properties":
             return {name: walk(value) for name, value in node.items()}
         if "$ref" in node:
-            target = walk(defs[node["$ref"].split("/")[-1]])
+            # A definition's description is its class docstring, written for the code rather than the model.
+            target = {k: v for k, v in walk(defs[node["$ref"].split("/")[-1]]).items() if k != "description"}
             extra = {k: walk(v, k) for k, v in node.items() if k != "$ref"}
             return {**target, **extra}
         out = {k: walk(v, k) for k, v in node.items() if k not in ("title", "$defs")}
@@ -138,6 +143,11 @@ def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
             out = {**inner, **out}
         if out.get("default", ...) is None:
             del out["default"]
+        if out.pop(a.GUARD_ONLY, False):
+            for limit in GUARD_LIMITS:
+                out.pop(limit, None)
+        if out.get("additionalProperties") is True:
+            del out["additionalProperties"]  # JSON Schema's default
         return out
 
     result = walk(schema)
@@ -149,7 +159,6 @@ def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-INSIGHT_NEXT = "Use insight-get with an id or short_id for its query and results."
 NO_ELEMENT_IDS = "PostHog's API never returns element ids, so only an id known from elsewhere works."
 
 TOOLS: tuple[Tool, ...] = (
@@ -157,11 +166,8 @@ TOOLS: tuple[Tool, ...] = (
         name="insights-list",
         title="List insights",
         description=(
-            "List the project's saved insights (trends, funnels, retention, paths, stickiness, lifecycle, SQL), "
-            "newest first. Filter with search (name, description, tags), insight type, tags, "
-            "favorited, creator or dates. Each insight comes with id, short_id, name, description, kind, tags, "
-            "dashboards, creator, dates and url; queries and results are not included. "
-            f"{INSIGHT_NEXT} Pages: pass next_cursor back as cursor until it is null."
+            "The project's saved insights, newest first, without queries or results (insight-get gives those). Dates "
+            "are YYYY-MM-DD or relative, like -7d."
         ),
         arguments=a.InsightsList,
         method="GET",
@@ -180,12 +186,8 @@ TOOLS: tuple[Tool, ...] = (
         name="insight-get",
         title="Get an insight with results",
         description=(
-            "Get one insight by numeric id or 8-character short_id: its query, its results when PostHog has them "
-            "(result), when they were computed (last_refresh), and its metadata and url. By default only cached "
-            "results are served; refresh=blocking computes stale ones first, waiting at most until the call's "
-            "deadline. A computation still running then, or started by an async refresh, comes back with "
-            "query_status and a client_query_id that insight-query-cancel accepts; call insight-get again (without "
-            "refresh) for the results."
+            "One insight by id or short_id: its query, its results when PostHog has them (result) and when they "
+            "were computed (last_refresh), its metadata and url."
         ),
         arguments=a.InsightGet,
         method="GET",
@@ -210,10 +212,7 @@ TOOLS: tuple[Tool, ...] = (
         name="insight-create",
         title="Create an insight",
         description=(
-            "Create and save an insight from a query. A bare TrendsQuery, FunnelsQuery, RetentionQuery, PathsQuery, "
-            "StickinessQuery, LifecycleQuery or HogQLQuery is accepted and wrapped for you. Minimal example: "
-            f'{{"name": "Daily pageviews", "query": {a.QUERY_EXAMPLE}}}. '
-            "Returns the new insight's id, short_id and url; use insight-get for its results."
+            "Create and save an insight from a query. Returns its id, short_id and url; insight-get gives its results."
         ),
         arguments=a.InsightCreate,
         method="POST",
@@ -231,9 +230,8 @@ TOOLS: tuple[Tool, ...] = (
         name="insight-update",
         title="Update an insight",
         description=(
-            "Change an insight's name, description, query, tags, dashboards, favorited or saved flag; only the "
-            "fields given change (tags and dashboards are replaced whole). deleted=false restores a soft-deleted "
-            "insight. Queries are accepted bare, as in insight-create. Returns the updated insight."
+            "Change an insight: only the fields given change (tags and dashboards as whole lists). Returns the "
+            "updated insight."
         ),
         arguments=a.InsightUpdate,
         method="PATCH",
@@ -251,8 +249,8 @@ TOOLS: tuple[Tool, ...] = (
         name="insight-delete",
         title="Delete an insight",
         description=(
-            "Soft-delete an insight: it disappears from lists, dashboards and insight-get. It can be restored with "
-            "insight-update and deleted=false."
+            "Soft-delete an insight: it leaves lists, dashboards and insight-get. insight-update with deleted=false "
+            "restores it."
         ),
         arguments=a.InsightRef,
         method="PATCH",
@@ -271,10 +269,8 @@ TOOLS: tuple[Tool, ...] = (
         name="insights-activity-retrieve",
         title="Insight change history",
         description=(
-            "The change history of one insight (numeric id or short_id), newest first: who created, updated, "
-            "deleted or restored it and when, and which fields changed. Before and after values are left out "
-            "unless include_values is true. "
-            "Pages: pass next_cursor back as cursor until it is null."
+            "One insight's change history, newest first: who created, updated, deleted or restored it, when, and "
+            "which fields changed."
         ),
         arguments=a.InsightActivity,
         method="GET",
@@ -293,8 +289,8 @@ TOOLS: tuple[Tool, ...] = (
         name="insights-my-last-viewed",
         title="My recently viewed insights",
         description=(
-            "The insights the key's owner viewed most recently, newest first (at most 5), in the same form as "
-            f"insights-list. {INSIGHT_NEXT} PostHog serves this only to legacy unscoped personal API keys."
+            "The insights the key's owner viewed most recently (at most 5), as insights-list gives them. PostHog "
+            "serves this only to legacy unscoped personal API keys."
         ),
         arguments=a.NoArguments,
         method="GET",
@@ -312,9 +308,8 @@ TOOLS: tuple[Tool, ...] = (
         name="insights-mark-viewed",
         title="Mark insights as viewed",
         description=(
-            "Record that the key's owner viewed these insights (numeric ids, as insights-list gives them), which "
-            "updates last viewed dates and the recently viewed list. PostHog ignores ids of deleted insights or other "
-            "projects."
+            "Record that the key's owner viewed these insights, which updates last viewed dates and the recently "
+            "viewed list. PostHog ignores ids of deleted insights or other projects."
         ),
         arguments=a.InsightsMarkViewed,
         method="POST",
@@ -333,9 +328,8 @@ TOOLS: tuple[Tool, ...] = (
         name="insight-generate-metadata",
         title="Suggest an insight name and description",
         description=(
-            "Ask PostHog's AI for a name and description that fit a query (trends, funnels, retention, paths, "
-            "stickiness or lifecycle, bare or in an InsightVizNode). Saves nothing; pass the result to "
-            "insight-create or insight-update. Needs the organisation to have approved AI data processing."
+            "Ask PostHog's AI for a name and description that fit a query; saves nothing. Needs the organisation to "
+            "have approved AI data processing."
         ),
         arguments=a.InsightGenerateMetadata,
         method="POST",
@@ -373,9 +367,8 @@ TOOLS: tuple[Tool, ...] = (
         name="elements-list",
         title="List autocapture elements",
         description=(
-            "List rows of PostHog's legacy element table (tag, text, classes, href, attributes, position; no id). "
-            "Current autocapture data is not there, so on most projects this is empty: for what users click, use "
-            "elements-stats-retrieve. Pages: pass next_cursor back as cursor until it is null."
+            "Rows of PostHog's legacy element table (no ids). Current autocapture data is not there, so on most "
+            "projects this is empty: for what users click, use elements-stats-retrieve."
         ),
         arguments=a.ElementsList,
         method="GET",
@@ -411,9 +404,8 @@ TOOLS: tuple[Tool, ...] = (
         name="element-create",
         title="Create an autocapture element",
         description=(
-            "Store a row in PostHog's legacy element table (tag_name, text, attr_class, href, attr_id, nth_child, "
-            "nth_of_type, attributes, order). PostHog files it under no project: it never appears in elements-list "
-            "and cannot be read, changed or deleted afterwards. Returns the stored fields, without an id."
+            "Store a row in PostHog's legacy element table. PostHog files it under no project: it never appears in "
+            "elements-list and cannot be read, changed or deleted afterwards. Returns the stored fields, without an id."
         ),
         arguments=a.ElementCreate,
         method="POST",
@@ -470,10 +462,8 @@ TOOLS: tuple[Tool, ...] = (
         name="elements-stats-retrieve",
         title="Click statistics by element",
         description=(
-            "What users click: counts of autocapture clicks, rage clicks and dead clicks per element chain over a "
-            "period (default the last 7 days), most frequent first. Each row has count, type and the chain's "
-            "elements, clicked element first. Filter with include, dates and property filters. "
-            "Pages: pass next_cursor back as cursor until it is null."
+            "What users click: counts of autocapture, rage and dead clicks per element chain (clicked element "
+            "first), most frequent first."
         ),
         arguments=a.ElementsStats,
         method="GET",
@@ -492,8 +482,7 @@ TOOLS: tuple[Tool, ...] = (
         name="elements-values-list",
         title="Distinct element values",
         description=(
-            "Distinct values of one element field (tag_name, text, href or attr_id) among autocaptured clicks, "
-            "most frequent first, at most 100; value narrows to values containing it (case-sensitive)."
+            "Distinct values of one element field among autocaptured clicks, most frequent first, at most 100."
         ),
         arguments=a.ElementsValues,
         method="GET",
@@ -515,9 +504,9 @@ TOOLS: tuple[Tool, ...] = (
         name="query-run",
         title="Run a query",
         description=(
-            "Run a trends, funnels, retention, paths, stickiness, lifecycle or SQL query and return its results, "
-            "shaped as insight-get shapes them; nothing is saved. SQL results come as columns and rows. A blocking "
-            "run waits at most until the call's deadline; a longer one returns a client_query_id for query-get."
+            "Run a query and return its results, shaped as insight-get shapes them; nothing is saved. SQL results "
+            "come as columns and rows. A blocking run waits at most until the call's deadline; a longer one returns a "
+            "client_query_id for query-get."
         ),
         arguments=a.QueryRun,
         method="POST",
@@ -559,10 +548,7 @@ TOOLS: tuple[Tool, ...] = (
     Tool(
         name="event-definitions-list",
         title="List event names",
-        description=(
-            "The project's event names, most recently seen first, with when each was last seen. "
-            "Pages: pass next_cursor back as cursor until it is null."
-        ),
+        description=("The project's event names, most recently seen first, with when each was last seen."),
         arguments=a.EventDefinitionsList,
         method="GET",
         path="event_definitions/",
@@ -578,10 +564,7 @@ TOOLS: tuple[Tool, ...] = (
     Tool(
         name="property-definitions-list",
         title="List property names",
-        description=(
-            "The project's event, person or session property names and types, by name; with event_names, only "
-            "properties seen with those events. Pages: pass next_cursor back as cursor until it is null."
-        ),
+        description=("The project's event, person or session property names and types, by name."),
         arguments=a.PropertyDefinitionsList,
         method="GET",
         path="property_definitions/",
@@ -599,8 +582,7 @@ TOOLS: tuple[Tool, ...] = (
         name="dashboards-list",
         title="List dashboards",
         description=(
-            "The project's dashboards (id and name), pinned first, then by name; insights name dashboards by id. "
-            "Pages: pass next_cursor back as cursor until it is null."
+            "The project's dashboards (id and name), pinned first, then by name; insights name dashboards by id."
         ),
         arguments=a.DashboardsList,
         method="GET",

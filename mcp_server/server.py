@@ -28,9 +28,9 @@ T = TypeVar("T")
 
 INSTRUCTIONS = """\
 PostHog tools for insights (saved analytics queries and their results) and autocapture elements (what users \
-click). Lists return {results, count, next_cursor}: pass next_cursor back as cursor to get the next page, until \
-it is null. Results are trimmed for tokens; a `truncated` or `note` field says what was left out and how to get \
-it. Errors come back as tool results that say how to fix the call."""
+click). Lists return {results, count, next_cursor}: pass next_cursor back as cursor (alone: it carries the other \
+arguments) to get the next page, until it is null. Results are trimmed for tokens; a `truncated` or `note` field \
+says what was left out and how to get it. Errors come back as tool results that say how to fix the call."""
 
 # Advice that only makes sense when the tools it names are offered.
 TOOL_ADVICE = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from mcp_server.catalog import TOOLS
 from tests.conftest import FakePostHog, connect, error_text
@@ -145,6 +146,13 @@ CASES += [
     ("element-create", {"attr_class": ["btn\x00"]}, "attr_class.0: contains the control character"),
     ("element-create", {"attributes": {"attr__x": "y\x00"}}, "attributes.attr__x: contains the control character"),
     ("element-create", {"attributes": {"attr__x\x00": "y"}}, "contains the control character"),
+    # Limits the schema leaves out (guard-only) are enforced all the same.
+    ("insights-list", {"search": "x" * 201}, "search:"),
+    ("insights-list", {"tags": [""]}, "tags.0:"),
+    ("insight-update", {"id": 1, "tags": ["t"] * 51}, "tags:"),
+    ("insight-create", {"query": TRENDS, "dashboards": list(range(1, 102))}, "dashboards:"),
+    ("query-get", {"client_query_id": "x" * 65}, "client_query_id:"),
+    ("elements-stats-retrieve", {"properties": [{}] * 21}, "properties:"),
 ]
 
 
@@ -205,18 +213,21 @@ async def test_multi_line_text_keeps_its_line_breaks_and_tabs() -> None:
     assert fake.tool_requests()[1].body == {"text": "Buy\nnow"}
 
 
-def test_every_id_schema_is_bounded_to_posthogs_64_bit_range() -> None:
+def test_every_id_is_an_integer_in_the_schema_and_bounded_to_posthogs_64_bit_range_by_validation() -> None:
+    # The schema leaves the bounds out (they cost tokens on every id and tell a model nothing); validation keeps them.
     bounded = 0
     for tool in TOOLS:
         for name, field_schema in tool.input_schema["properties"].items():
             if name not in ("id", "created_by", "dashboards", "insight_ids"):
                 continue
-            for schema in [field_schema, *field_schema.get("anyOf", []), field_schema.get("items", {})]:
-                if schema.get("type") == "integer":
-                    assert (schema["minimum"], schema["maximum"]) == (1, MAX_ID), (tool.name, name)
-                    bounded += 1
-                if schema.get("type") == "string" and "pattern" in schema:
-                    assert "[0-9]{1,19}" in schema["pattern"], (tool.name, name)
+            options = [field_schema, *field_schema.get("anyOf", []), field_schema.get("items", {})]
+            assert [option["type"] for option in options if option.get("type") == "integer"] == ["integer"]
+            listed = field_schema.get("type") == "array"
+            for bad in (0, MAX_ID + 1):
+                with pytest.raises(ValidationError):
+                    tool.arguments.model_validate({**VALID[tool.name], name: [bad] if listed else bad})
+            tool.arguments.model_validate({**VALID[tool.name], name: [MAX_ID] if listed else MAX_ID})
+            bounded += 1
     assert bounded == 12
 
 

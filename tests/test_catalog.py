@@ -25,6 +25,11 @@ def test_names_are_kebab_case_and_titles_and_descriptions_are_within_budget() ->
         assert 40 <= len(tool.description) <= 600, tool.name
 
 
+def test_no_description_repeats_the_paging_advice_of_the_server_instructions() -> None:
+    for tool in TOOLS:
+        assert "next_cursor" not in tool.description, tool.name
+
+
 def test_every_argument_is_described_and_unknown_arguments_are_refused() -> None:
     for tool in TOOLS:
         schema = tool.input_schema
