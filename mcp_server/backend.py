@@ -6,20 +6,28 @@ It knows nothing of MCP: it returns a JSON object or raises `ToolError`.
 from __future__ import annotations
 
 import json
+import logging
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
 import anyio
 
-from mcp_server import errors, pages, shaping
+from mcp_server import errors, naming, pages, shaping
 from mcp_server.accounts import Account
 from mcp_server.arguments import Arguments
-from mcp_server.catalog import Request, Tool, Wait
+from mcp_server.catalog import BY_NAME, Request, Tool, Wait
 from mcp_server.posthog import MalformedReply, PostHogError, PostHogUnreachable, ReplyTooLarge
 
+log = logging.getLogger(__name__)
+
 PAGING_ARGUMENTS = frozenset({"limit", "cursor"})
+# The most a naming listing may add to a call (within its one deadline too): names are a courtesy, not the answer.
+NAMING_SECONDS = 10.0
+
+Named = list[tuple[naming.Naming, naming.Listing]]
 
 
 def running_computation(reply: Any) -> str | None:
@@ -114,9 +122,10 @@ class Backend:
         pending = None
         if waits is not None and running_computation(reply) is not None:
             reply, pending = await self._wait(waits, reply, account, _Poll(project_id, in_path, target))
+        named = await self._listings(tool, _objects(tool, reply), data, account, project_id)
         context = shaping.Context(self.web_host, project_id, data)
         # A large reply takes a while to shape: off the event loop, so that other requests (even ping) go on.
-        result = await anyio.to_thread.run_sync(self._result, tool, reply, data, in_path, walk, context)
+        result = await anyio.to_thread.run_sync(self._result, tool, reply, data, in_path, walk, context, named)
         if pending is not None:
             result["note"] = pending
         return result
@@ -161,6 +170,38 @@ class Backend:
         except (PostHogUnreachable, MalformedReply):
             return None
 
+    async def _listings(
+        self, tool: Tool, objects: naming.Objects, data: dict[str, Any], account: Account, project_id: int
+    ) -> Named:
+        """The listings the tool's namings need for these objects, each fetched once, only with its scope."""
+        wanted = [each for each in tool.naming if any(each.wanted(obj, data) for obj in objects)]
+        if not wanted:
+            return []
+        grant = await account.grant()
+        named: Named = []
+        for each in wanted:
+            lister = BY_NAME[each.lister]
+            if lister.scope is not None and grant.allows(lister.scope):
+                listing = await self._listing(lister, account, project_id)
+                if listing is not None:
+                    named.append((each, listing))
+        return named
+
+    async def _listing(self, lister: Tool, account: Account, project_id: int) -> naming.Listing | None:
+        """The lister's first page, as large as it allows; None when PostHog does not give it in time."""
+        assert lister.page is not None
+        params = {**lister.fixed_params, **pages.request_params(lister.page, lister.max_limit, pages.Position())}
+        path = f"/api/projects/{project_id}/{lister.path}"
+        with anyio.move_on_after(NAMING_SECONDS):
+            try:
+                reply = await account.client.request(lister.method, path, key=account.key, params=params)
+            except (PostHogError, PostHogUnreachable, MalformedReply) as exc:
+                log.info("Results go without names: %s failed (%s)", lister.name, exc)
+                return None
+            return naming.read_listing(reply)
+        log.info("Results go without names: %s took over %.0f s", lister.name, NAMING_SECONDS)
+        return None
+
     def _result(
         self,
         tool: Tool,
@@ -169,10 +210,11 @@ class Backend:
         in_path: dict[str, Any],
         walk: pages.Walk,
         context: shaping.Context,
+        named: Named,
     ) -> dict[str, Any]:
         reply = shaping.clip_depth(reply)
         if tool.page is not None:
-            return self._page(tool, reply, data.get("limit", 0), walk, context)
+            return self._page(tool, reply, data.get("limit", 0), walk, context, named)
         if isinstance(reply, dict):
             result = tool.shape.apply(reply, context)
         elif reply is None and tool.empty_reply:
@@ -185,6 +227,7 @@ class Backend:
             if value is not None:
                 result.setdefault(name, value)
         result.update(tool.result_adds)
+        naming.merge(result, _names(named, [reply], data))
         return shaping.fit_object(result, self.response_budget, tool.truncation_hint)
 
     def _page(
@@ -194,6 +237,7 @@ class Backend:
         limit: int,
         walk: pages.Walk,
         context: shaping.Context,
+        named: Named,
     ) -> dict[str, Any]:
         assert tool.page is not None
         position = walk.position
@@ -204,13 +248,18 @@ class Backend:
         # Room for the longest cursor and the longest note this page could carry.
         longest_cursor = pages.encode_cursor(tool.name, walk, pages.Position(pages.MAX_OFFSET, page_size))
         longest = errors.page_cut(total, total, self.response_budget, paged, tool.truncation_hint)
-        frame = shaping.size({"results": [], "count": page.count, "next_cursor": longest_cursor, "truncated": longest})
+        # Room for the names of every item too; those of the items that fit are fewer.
+        names = _names(named, page.items, context.arguments)
+        frame = shaping.size(
+            {"results": [], "count": page.count, "next_cursor": longest_cursor, "truncated": longest, **names}
+        )
         kept = shaping.fit_items(items, frame, self.response_budget)
         items = items[:kept]
         if items and shaping.size(items[0]) + frame > self.response_budget:
             items[0] = shaping.fit_object(items[0], self.response_budget - frame, tool.truncation_hint)
         more = page.more or kept < len(page.items)
         result: dict[str, Any] = {"results": items, "count": page.count, "next_cursor": None}
+        naming.merge(result, _names(named, page.items[:kept], context.arguments))
         notes = [note for name, note in tool.empty_notes.items() if context.arguments.get(name) is not None]
         if notes and not page.items:
             result["note"] = " ".join(notes)
@@ -225,3 +274,22 @@ class Backend:
                 return result
             result["next_cursor"] = pages.encode_cursor(tool.name, walk, pages.Position(offset, page_size))
         return result
+
+
+def _objects(tool: Tool, reply: Any) -> naming.Objects:
+    """PostHog's objects in a reply: a page's items, or the one object."""
+    found: Any = [reply] if tool.page is None else reply
+    if isinstance(found, Mapping):
+        found = found.get("results")
+    if not isinstance(found, list):
+        return []
+    return [obj for obj in found if isinstance(obj, Mapping)]
+
+
+def _names(named: Named, objects: list[Any], arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields every naming adds for these objects."""
+    found = [obj for obj in objects if isinstance(obj, Mapping)]
+    added: dict[str, Any] = {}
+    for each, listing in named:
+        naming.merge(added, each.add(found, listing, arguments))
+    return added

@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from mcp_server import arguments as a
+from mcp_server import naming as n
 from mcp_server import shaping as s
 from mcp_server.pages import PageStyle
 
@@ -98,6 +99,8 @@ class Tool:
     """Another request doing the same, for a scoped key its own request is not open to."""
     wait: Wait | None = None
     """How a blocking call waits for the computation it starts."""
+    naming: tuple[n.Naming, ...] = ()
+    """Names the result gains from other tools' listings, when the key holds their scopes."""
 
     @property
     def request(self) -> Request:
@@ -181,6 +184,7 @@ TOOLS: tuple[Tool, ...] = (
         toolset="insights",
         page=PageStyle.OFFSET,
         fixed_params={"basic": "true"},
+        naming=(n.DASHBOARD_NAMES,),
     ),
     Tool(
         name="insight-get",
@@ -207,6 +211,7 @@ TOOLS: tuple[Tool, ...] = (
             "PostHog is still computing fresh results; this call stopped waiting before its deadline. Call "
             "insight-get again without refresh for them, or insight-query-cancel with this client_query_id to stop it.",
         ),
+        naming=(n.DASHBOARD_NAMES, n.UNKNOWN_EVENTS),
     ),
     Tool(
         name="insight-create",
@@ -225,6 +230,7 @@ TOOLS: tuple[Tool, ...] = (
         shape=s.INSIGHT_WRITTEN,
         toolset="insights",
         recheck_with="insights-list (search by name)",
+        naming=(n.DASHBOARD_NAMES,),
     ),
     Tool(
         name="insight-update",
@@ -244,6 +250,7 @@ TOOLS: tuple[Tool, ...] = (
         shape=s.INSIGHT_WRITTEN,
         toolset="insights",
         recheck_with="insight-get",
+        naming=(n.DASHBOARD_NAMES,),
     ),
     Tool(
         name="insight-delete",
@@ -303,6 +310,7 @@ TOOLS: tuple[Tool, ...] = (
         shape=s.INSIGHT_SUMMARY,
         toolset="insights",
         page=PageStyle.BARE,
+        naming=(n.DASHBOARD_NAMES,),
     ),
     Tool(
         name="insights-mark-viewed",
@@ -528,6 +536,7 @@ TOOLS: tuple[Tool, ...] = (
             "PostHog is still computing it; this call stopped waiting before its deadline. Call query-get with this "
             "client_query_id for the results, or insight-query-cancel to stop it.",
         ),
+        naming=(n.UNKNOWN_EVENTS,),
     ),
     Tool(
         name="query-get",

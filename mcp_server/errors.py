@@ -601,6 +601,18 @@ def shortened(budget: int, cuts: list[str], dropped: list[str], more: int, hint:
     return f"Shortened to fit the response budget of {budget} characters{done}. {hint}".rstrip()
 
 
+def unknown_event(event: str, close: list[str], listed: int, total: int | None, complete: bool) -> str:
+    """The warning on an event that counted zero and that the project's event definitions do not hold."""
+    if complete:
+        said = f"Event '{event}' has never been seen in this project, so it counts zero."
+    else:
+        of = f" of {total}" if total is not None else ""
+        said = f"Event '{event}' counts zero and is not among the first {listed}{of} event names."
+    if close:
+        return f"{said} Closest known: {', '.join(close)}."
+    return f"{said} No known event name is close; event-definitions-list searches them."
+
+
 def unexpected_reply(tool: str, expected: str) -> ToolError:
     """A JSON answer of a shape PostHog does not send for this endpoint."""
     return PostHogFailure(f"PostHog's answer to {tool} was not {expected} as expected. Check POSTHOG_HOST.")

@@ -20,6 +20,9 @@ from tests.posthog_json import activity, element, insight, offset_page, stats_ro
 
 pytestmark = pytest.mark.anyio
 
+# A key without dashboard:read, so that insight pages are walked without dashboard-name look-ups.
+INSIGHTS_ONLY = ["insight:read"]
+
 
 def offset_pages(items: list[Any], *, with_count: bool = True):  # type: ignore[no-untyped-def]
     def respond(request: httpx.Request) -> httpx.Response:
@@ -66,7 +69,7 @@ async def walk(client: Any, tool: str, arguments: dict[str, Any]) -> tuple[list[
 
 async def test_offset_pages_with_count_yield_every_insight_once() -> None:
     everything = [insight(n, basic=True) for n in range(1, 58)]
-    fake = FakePostHog().on("GET", "insights/", offset_pages(everything))
+    fake = FakePostHog(scopes=INSIGHTS_ONLY).on("GET", "insights/", offset_pages(everything))
     async with connect(fake) as client:
         items, seen = await walk(client, "insights-list", {"limit": 10, "search": "signups"})
     assert [i["id"] for i in items] == list(range(1, 58))
@@ -112,7 +115,7 @@ async def test_a_bare_list_is_one_page() -> None:
 
 async def test_a_page_over_the_response_budget_is_cut_and_resumes_at_the_first_item_left_out() -> None:
     everything = [insight(n, basic=True) for n in range(1, 41)]
-    fake = FakePostHog().on("GET", "insights/", offset_pages(everything))
+    fake = FakePostHog(scopes=INSIGHTS_ONLY).on("GET", "insights/", offset_pages(everything))
     async with connect(fake, response_budget=3000) as client:
         items, seen = await walk(client, "insights-list", {"limit": 20})
     assert [i["id"] for i in items] == list(range(1, 41))
@@ -171,7 +174,7 @@ async def test_a_cursor_from_another_tool_is_refused_without_a_request() -> None
 
 
 async def test_a_cursor_presented_with_other_arguments_is_refused() -> None:
-    fake = FakePostHog().on("GET", "insights/", offset_pages([insight(n, basic=True) for n in range(30)]))
+    fake = FakePostHog(scopes=INSIGHTS_ONLY).on("GET", "insights/", offset_pages([insight(n, basic=True) for n in range(30)]))
     async with connect(fake) as client:
         first = payload(await client.call_tool("insights-list", {"search": "a", "limit": 10}))
         text = error_text(await client.call_tool("insights-list", {"search": "b", "cursor": first["next_cursor"]}))
@@ -270,7 +273,7 @@ async def test_a_short_numbered_page_that_links_to_another_moves_on_to_that_page
 
 
 async def test_a_cursor_alone_fetches_the_next_page_with_the_arguments_it_was_issued_for() -> None:
-    fake = FakePostHog().on("GET", "insights/", offset_pages([insight(n, basic=True) for n in range(30)]))
+    fake = FakePostHog(scopes=INSIGHTS_ONLY).on("GET", "insights/", offset_pages([insight(n, basic=True) for n in range(30)]))
     async with connect(fake) as client:
         first = payload(await client.call_tool("insights-list", {"search": "signup", "insight": "TRENDS", "limit": 4}))
         second = payload(await client.call_tool("insights-list", {"cursor": first["next_cursor"]}))
@@ -281,7 +284,7 @@ async def test_a_cursor_alone_fetches_the_next_page_with_the_arguments_it_was_is
 
 
 async def test_a_cursor_alone_may_change_the_limit() -> None:
-    fake = FakePostHog().on("GET", "insights/", offset_pages([insight(n, basic=True) for n in range(30)]))
+    fake = FakePostHog(scopes=INSIGHTS_ONLY).on("GET", "insights/", offset_pages([insight(n, basic=True) for n in range(30)]))
     async with connect(fake) as client:
         first = payload(await client.call_tool("insights-list", {"search": "a", "limit": 4}))
         payload(await client.call_tool("insights-list", {"cursor": first["next_cursor"], "limit": 10}))
@@ -290,7 +293,7 @@ async def test_a_cursor_alone_may_change_the_limit() -> None:
 
 async def test_arguments_too_large_to_carry_must_be_repeated_beside_the_cursor() -> None:
     tags = [f"{n:02d}" + "t" * 78 for n in range(10)]
-    fake = FakePostHog().on("GET", "insights/", offset_pages([insight(n, basic=True) for n in range(30)]))
+    fake = FakePostHog(scopes=INSIGHTS_ONLY).on("GET", "insights/", offset_pages([insight(n, basic=True) for n in range(30)]))
     async with connect(fake) as client:
         first = payload(await client.call_tool("insights-list", {"tags": tags, "limit": 4}))
         alone = error_text(await client.call_tool("insights-list", {"cursor": first["next_cursor"]}))

@@ -16,7 +16,7 @@ TRENDS = {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pa
 
 async def test_a_description_over_400_characters_is_refused_before_posthog_sees_it() -> None:
     """products/product_analytics/backend/models/insight.py: Insight.description is CharField(max_length=400)."""
-    fake = FakePostHog().on("POST", "insights/", insight(5))
+    fake = FakePostHog(scopes=["insight:write"]).on("POST", "insights/", insight(5))
     for tool in ("insight-create", "insight-update"):
         assert BY_NAME[tool].input_schema["properties"]["description"]["maxLength"] == 400
     async with connect(fake) as client:

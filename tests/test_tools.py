@@ -15,6 +15,7 @@ pytestmark = pytest.mark.anyio
 async def test_insights_list_asks_for_basic_insights_with_filters_and_returns_summaries(
     fake: FakePostHog, mode: str
 ) -> None:
+    fake.scopes = ["insight:read"]  # without dashboard:read, dashboards stay bare ids
     fake.on("GET", "insights/", offset_page([insight(1, basic=True), insight(3, basic=True)], 0, 20))
     async with connect(fake, mode) as client:
         result = payload(
@@ -136,6 +137,7 @@ async def test_insight_get_without_cached_results_says_how_to_compute_them(fake:
 
 
 async def test_insight_create_wraps_a_bare_trends_query_and_saves_by_default(fake: FakePostHog) -> None:
+    fake.scopes = ["insight:write"]
     fake.on("POST", "insights/", lambda request: httpx.Response(201, json=insight(99)))
     query = {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}]}
     async with connect(fake) as client:
@@ -149,6 +151,7 @@ async def test_insight_create_wraps_a_bare_trends_query_and_saves_by_default(fak
 
 
 async def test_insight_create_wraps_a_bare_hogql_query_in_a_data_visualization_node(fake: FakePostHog) -> None:
+    fake.scopes = ["insight:write"]
     fake.on("POST", "insights/", lambda request: httpx.Response(201, json=insight(5)))
     query = {"kind": "HogQLQuery", "query": "select count() from events"}
     async with connect(fake) as client:
