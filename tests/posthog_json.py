@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 USER = {
@@ -180,3 +181,46 @@ def offset_page(items: list[Any], offset: int, limit: int, *, with_count: bool =
     if with_count:
         page["count"] = len(items)
     return page
+
+
+def dashboard(number: int, name: str) -> dict[str, Any]:
+    """A dashboard as DashboardBasicSerializer lists it (posthog/api/dashboards/dashboard.py)."""
+    return {
+        "id": number,
+        "name": name,
+        "description": "",
+        "pinned": False,
+        "created_at": "2026-01-01T00:00:00Z",
+        "created_by": None,
+        "last_accessed_at": None,
+        "last_viewed_at": None,
+        "is_shared": False,
+        "deleted": False,
+        "creation_mode": "default",
+        "tags": [],
+        "restriction_level": 21,
+        "effective_restriction_level": 21,
+        "effective_privilege_level": 37,
+        "user_access_level": "editor",
+        "access_control_version": "v2",
+        "last_refresh": None,
+        "team_id": 42,
+    }
+
+
+def event_definition(name: str) -> dict[str, Any]:
+    """An event definition as EventDefinitionSerializer lists it (posthog/api/event_definition.py)."""
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
+        "name": name,
+        "created_at": "2026-01-03T10:00:00Z",
+        "last_seen_at": "2026-11-29T03:58:00Z",
+        "last_updated_at": "2026-11-29T03:58:00Z",
+        "tags": [],
+        "is_action": False,
+        "action_id": None,
+        "is_calculating": False,
+        "last_calculated_at": None,
+        "created_by": None,
+        "post_to_slack": False,
+    }

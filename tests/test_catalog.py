@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mcp_server.catalog import TOOLS, Tool
+from mcp_server.catalog import BY_NAME, TOOLS, Tool
 from mcp_server.pages import PageStyle
 from tests.conftest import FakePostHog, connect
 
@@ -38,6 +38,14 @@ def test_every_argument_is_described_and_unknown_arguments_are_refused() -> None
         for name, field in schema["properties"].items():
             assert field.get("description"), f"{tool.name}.{name}"
             assert "title" not in field and "$ref" not in json.dumps(field)
+
+
+def test_every_naming_lists_with_a_scoped_paged_read() -> None:
+    for tool in TOOLS:
+        for naming in tool.naming:
+            lister = BY_NAME[naming.lister]
+            assert lister.method == "GET" and lister.read_only, tool.name
+            assert lister.scope is not None and lister.page is PageStyle.OFFSET, tool.name
 
 
 def test_paginated_tools_take_limit_and_cursor_and_bare_lists_take_neither() -> None:

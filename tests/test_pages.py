@@ -174,7 +174,9 @@ async def test_a_cursor_from_another_tool_is_refused_without_a_request() -> None
 
 
 async def test_a_cursor_presented_with_other_arguments_is_refused() -> None:
-    fake = FakePostHog(scopes=INSIGHTS_ONLY).on("GET", "insights/", offset_pages([insight(n, basic=True) for n in range(30)]))
+    fake = FakePostHog(scopes=INSIGHTS_ONLY).on(
+        "GET", "insights/", offset_pages([insight(n, basic=True) for n in range(30)])
+    )
     async with connect(fake) as client:
         first = payload(await client.call_tool("insights-list", {"search": "a", "limit": 10}))
         text = error_text(await client.call_tool("insights-list", {"search": "b", "cursor": first["next_cursor"]}))
@@ -273,7 +275,9 @@ async def test_a_short_numbered_page_that_links_to_another_moves_on_to_that_page
 
 
 async def test_a_cursor_alone_fetches_the_next_page_with_the_arguments_it_was_issued_for() -> None:
-    fake = FakePostHog(scopes=INSIGHTS_ONLY).on("GET", "insights/", offset_pages([insight(n, basic=True) for n in range(30)]))
+    fake = FakePostHog(scopes=INSIGHTS_ONLY).on(
+        "GET", "insights/", offset_pages([insight(n, basic=True) for n in range(30)])
+    )
     async with connect(fake) as client:
         first = payload(await client.call_tool("insights-list", {"search": "signup", "insight": "TRENDS", "limit": 4}))
         second = payload(await client.call_tool("insights-list", {"cursor": first["next_cursor"]}))
@@ -284,7 +288,9 @@ async def test_a_cursor_alone_fetches_the_next_page_with_the_arguments_it_was_is
 
 
 async def test_a_cursor_alone_may_change_the_limit() -> None:
-    fake = FakePostHog(scopes=INSIGHTS_ONLY).on("GET", "insights/", offset_pages([insight(n, basic=True) for n in range(30)]))
+    fake = FakePostHog(scopes=INSIGHTS_ONLY).on(
+        "GET", "insights/", offset_pages([insight(n, basic=True) for n in range(30)])
+    )
     async with connect(fake) as client:
         first = payload(await client.call_tool("insights-list", {"search": "a", "limit": 4}))
         payload(await client.call_tool("insights-list", {"cursor": first["next_cursor"], "limit": 10}))
@@ -293,7 +299,9 @@ async def test_a_cursor_alone_may_change_the_limit() -> None:
 
 async def test_arguments_too_large_to_carry_must_be_repeated_beside_the_cursor() -> None:
     tags = [f"{n:02d}" + "t" * 78 for n in range(10)]
-    fake = FakePostHog(scopes=INSIGHTS_ONLY).on("GET", "insights/", offset_pages([insight(n, basic=True) for n in range(30)]))
+    fake = FakePostHog(scopes=INSIGHTS_ONLY).on(
+        "GET", "insights/", offset_pages([insight(n, basic=True) for n in range(30)])
+    )
     async with connect(fake) as client:
         first = payload(await client.call_tool("insights-list", {"tags": tags, "limit": 4}))
         alone = error_text(await client.call_tool("insights-list", {"cursor": first["next_cursor"]}))
