@@ -10,16 +10,23 @@ series carry their node's `action.order`, funnel steps their `order` and `count`
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 import httpx
 import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
 
 from mcp_server import backend
 from tests.conftest import PREFIX, FakePostHog, connect, payload
 from tests.posthog_json import dashboard, event_definition, insight, offset_page, series
+from tests.sandbox_process import ROOT, Sandbox, sandbox_over_http, server_env
 
 pytestmark = pytest.mark.anyio
 
@@ -249,3 +256,41 @@ async def test_insight_get_on_a_funnel_warns_of_the_unknown_step_only() -> None:
     assert result["warnings"] == [
         "Event 'uploded_file' has never been seen in this project, so it counts zero. Closest known: uploaded_file."
     ]
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    with sandbox_over_http() as running:
+        yield running
+
+
+@asynccontextmanager
+async def stdio_server(sandbox: Sandbox, key: str) -> AsyncIterator[Client]:
+    env = {"PATH": os.environ["PATH"], **server_env(sandbox, key)}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "mcp_server"], env=env, cwd=str(ROOT))
+    async with Client(params) as client:
+        yield client
+
+
+async def test_over_stdio_the_sandbox_names_dashboards_and_unknown_events_only_for_keys_that_may(
+    sandbox: Sandbox,
+) -> None:
+    typo = {**trends("signed_upp"), "dateRange": {"date_from": "-7d"}}
+    async with stdio_server(sandbox, "legacy") as client:
+        (found,) = payload(await client.call_tool("insights-list", {"search": "Daily signups"}))["results"]
+        sandbox.forget_requests()
+        named = payload(await client.call_tool("insight-get", {"id": found["id"]}))
+        warned = payload(await client.call_tool("query-run", {"query": typo}))
+    listings = [r["path"].rsplit("/", 2)[-2] for r in sandbox.requests() if r["method"] == "GET"]
+    assert listings.count("dashboards") == 1 and listings.count("event_definitions") == 1
+    assert named["dashboards"] == [1, 2]
+    assert named["dashboard_names"] == {"1": "Product KPIs", "2": "Growth & acquisition"}
+    assert warned["warnings"] == [
+        "Event 'signed_upp' has never been seen in this project, so it counts zero. "
+        "Closest known: signed_up, signed_up_v1."
+    ]
+    async with stdio_server(sandbox, "insight_only") as client:
+        sandbox.forget_requests()
+        bare = payload(await client.call_tool("insight-get", {"id": found["id"]}))
+    assert not [r for r in sandbox.requests() if r["path"].endswith("/dashboards/")]
+    assert bare["dashboards"] == [1, 2] and "dashboard_names" not in bare

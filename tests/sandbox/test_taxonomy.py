@@ -14,6 +14,7 @@ import json
 
 import pytest
 
+from mcp_server.sandbox.results import PER_DAY
 from tests.sandbox.conftest import PROJECT, Api
 
 pytestmark = pytest.mark.anyio
@@ -86,3 +87,26 @@ async def test_each_list_needs_its_read_scope(api: Api) -> None:
         response = await api("insight_only").get(PROJECT + path)
         assert response.status_code == 403, path
         assert "missing required scope" in response.json()["detail"]
+
+
+async def test_every_dashboard_an_insight_is_on_is_listed_with_its_name(api: Api) -> None:
+    """An insight's `dashboards` are ids of its project's dashboards (InsightSerializer, in
+    products/product_analytics/backend/api/insight.py), which dashboards/ lists by id and name
+    (posthog/api/dashboards/dashboard.py): the demo's insights sit on named dashboards."""
+    insights = (await api().get(PROJECT + "insights/", params={"limit": 200})).json()["results"]
+    listed = {item["id"]: item["name"] for item in (await api().get(PROJECT + "dashboards/")).json()["results"]}
+    on = {number for item in insights for number in item["dashboards"]}
+    assert on and on <= set(listed)
+    assert all(listed[number] for number in on)
+
+
+async def test_every_event_the_demo_counts_has_a_definition(api: Api) -> None:
+    """PostHog defines each event name it ingests (posthog/api/event_definition.py lists them), so an event that
+    counts anything in the demo's results is listed, and one that is not listed counts zero."""
+    page = (await api().get(PROJECT + "event_definitions/", params={"limit": 500})).json()
+    defined = {item["name"] for item in page["results"]}
+    assert page["count"] == len(page["results"])
+    query = {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": name} for name in sorted(PER_DAY)]}
+    response = await api().post(PROJECT + "query/", json={"query": query})
+    counted = {series["action"]["id"] for series in response.json()["results"] if series["count"]}
+    assert counted == set(PER_DAY) and counted <= defined
