@@ -115,6 +115,14 @@ def _order(item: Mapping[str, Any]) -> Any:
     return action.get("order") if isinstance(action, Mapping) else item.get("order")
 
 
+def _answer(item: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The computed answer: the reply itself, or what a finished computation's status read carries."""
+    status = item.get("query_status")
+    if isinstance(status, Mapping) and status.get("complete") and isinstance(status.get("results"), Mapping):
+        return status["results"]
+    return item
+
+
 def zero_events(item: Mapping[str, Any], arguments: Mapping[str, Any]) -> list[str]:
     """The events named in the query whose every series or funnel step counted zero."""
     source = _source(item.get("query") or arguments.get("query"))
@@ -125,7 +133,8 @@ def zero_events(item: Mapping[str, Any], arguments: Mapping[str, Any]) -> list[s
         for index, node in enumerate(source["series"])
         if isinstance(node, Mapping) and node.get("kind") == "EventsNode" and isinstance(node.get("event"), str)
     }
-    results = item["result"] if "result" in item else item.get("results")
+    answer = _answer(item)
+    results = answer["result"] if "result" in answer else answer.get("results")
     if not events or not isinstance(results, list):
         return []
     # Funnels with a breakdown answer one list of steps per value.

@@ -238,6 +238,20 @@ async def test_a_breakdown_whose_series_all_counted_zero_is_checked_and_one_that
     assert len(fake.tool_requests()) == 1 and "warnings" not in result
 
 
+async def test_a_query_read_back_from_its_finished_computation_is_checked_too() -> None:
+    """posthog/api/query.py: GET query/{id}/ answers {"query_status": {..., "complete": true, "results": {...}}}."""
+    running = {"id": "q-9", "complete": False, "error": False}
+    done = {**running, "complete": True, "results": {"results": [zero_series("signed_upp")], "query_status": None}}
+    fake = FakePostHog(scopes=QUERY_AND_EVENTS)
+    fake.on("POST", "query/", httpx.Response(202, json={"query_status": running, "results": None}))
+    fake.on("GET", "query/q-9/", {"query_status": done})
+    fake.on("GET", "event_definitions/", EVENTS)
+    async with connect(fake) as client:
+        result = payload(await client.call_tool("query-run", {"query": trends("signed_upp")}))
+    assert [r.route for r in fake.tool_requests()][-1] == f"GET {PREFIX}event_definitions/"
+    assert result["warnings"][0].startswith("Event 'signed_upp' has never been seen in this project")
+
+
 async def test_insight_get_on_a_funnel_warns_of_the_unknown_step_only() -> None:
     source = {
         "kind": "FunnelsQuery",
