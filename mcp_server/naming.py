@@ -118,9 +118,8 @@ def _order(item: Mapping[str, Any]) -> Any:
 def _answer(item: Mapping[str, Any]) -> Mapping[str, Any]:
     """The computed answer: the reply itself, or what a finished computation's status read carries."""
     status = item.get("query_status")
-    if isinstance(status, Mapping) and status.get("complete") and isinstance(status.get("results"), Mapping):
-        return status["results"]
-    return item
+    results = status.get("results") if isinstance(status, Mapping) and status.get("complete") else None
+    return results if isinstance(results, Mapping) else item
 
 
 def zero_events(item: Mapping[str, Any], arguments: Mapping[str, Any]) -> list[str]:
