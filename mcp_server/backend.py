@@ -8,14 +8,15 @@ from __future__ import annotations
 import json
 import logging
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 import anyio
 
-from mcp_server import errors, naming, pages, shaping
+from mcp_server import errors, naming, pages, shaping, summaries
 from mcp_server.accounts import Account
 from mcp_server.arguments import Arguments
 from mcp_server.catalog import BY_NAME, Request, Tool, Wait
@@ -64,9 +65,10 @@ class _Poll:
 class Backend:
     """Runs tools against PostHog for an account."""
 
-    def __init__(self, web_host: str, response_budget: int) -> None:
+    def __init__(self, web_host: str, response_budget: int, clock: Callable[[], datetime] | None = None) -> None:
         self.web_host = web_host
         self.response_budget = response_budget
+        self.clock = clock or (lambda: datetime.now(UTC))
 
     async def run(
         self, tool: Tool, args: Arguments, account: Account, request: Request | None = None
@@ -123,7 +125,7 @@ class Backend:
         if waits is not None and running_computation(reply) is not None:
             reply, pending = await self._wait(waits, reply, account, _Poll(project_id, in_path, target))
         named = await self._listings(tool, _objects(tool, reply), data, account, project_id)
-        context = shaping.Context(self.web_host, project_id, data)
+        context = shaping.Context(self.web_host, project_id, data, self.clock())
         # A large reply takes a while to shape: off the event loop, so that other requests (even ping) go on.
         result = await anyio.to_thread.run_sync(self._result, tool, reply, data, in_path, walk, context, named)
         if pending is not None:
@@ -228,7 +230,12 @@ class Backend:
                 result.setdefault(name, value)
         result.update(tool.result_adds)
         naming.merge(result, _names(named, [reply], data))
-        return shaping.fit_object(result, self.response_budget, tool.truncation_hint)
+        if "complete" not in result:
+            return shaping.fit_object(result, self.response_budget, tool.truncation_hint)
+        # Results that say whether they are complete keep room to say that the budget cut them.
+        result = shaping.fit_object(result, self.response_budget - summaries.RESERVE, tool.truncation_hint)
+        summaries.close(result, shaping.results_key(result))
+        return result
 
     def _page(
         self,

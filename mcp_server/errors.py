@@ -582,6 +582,14 @@ def no_progress() -> str:
     return "PostHog said more items follow but sent none, so the list ends here; some items may be missing."
 
 
+def stale(age: str, interval: str) -> str:
+    """The note on results computed longer ago than one interval of their query."""
+    return (
+        f"Computed {age} ago, more than one {interval} (the query's interval): "
+        "run it with refresh=blocking for fresh numbers."
+    )
+
+
 def page_cut(kept: int, total: int, budget: int, paged: bool, hint: str) -> str:
     """The note on a page cut by the response budget: how many items fit, and how to get the rest."""
     if paged:

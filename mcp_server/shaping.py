@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from mcp_server import errors
+from mcp_server import errors, summaries
 
 EMPTY: tuple[Any, ...] = (None, "", [], {})
 
@@ -19,6 +20,7 @@ class Context:
     host: str
     project_id: int | None
     arguments: Mapping[str, Any]
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 Derivation = Callable[[dict[str, Any], Context], None]
@@ -143,8 +145,7 @@ def still_computing(item: dict[str, Any], _: Context) -> None:
         item["note"] = "Still computing: call query-get with this client_query_id for the results."
 
 
-# posthog/hogql/constants.py: MAX_SELECT_RETURNED_ROWS, the most rows an explicit LIMIT gets.
-MAX_SQL_ROWS = 50_000
+MAX_SQL_ROWS = summaries.MAX_SQL_ROWS
 
 
 def default_row_limit(item: dict[str, Any], _: Context) -> None:
@@ -153,6 +154,32 @@ def default_row_limit(item: dict[str, Any], _: Context) -> None:
     if "columns" in item and isinstance(limit, int) and not isinstance(limit, bool):
         more = f" More rows exist: add LIMIT (at most {MAX_SQL_ROWS}) to get them." if item.get("hasMore") else ""
         item["note"] = f"The SQL has no LIMIT, so PostHog returned at most its default of {limit} rows.{more}"
+
+
+def results_key(item: Mapping[str, Any]) -> str:
+    """Where a reply keeps its results: `result` on an insight, `results` on a query's answer."""
+    return "result" if "result" in item and "results" not in item else "results"
+
+
+def answer(item: dict[str, Any], context: Context) -> None:
+    """What results say about themselves: whole numbers as integers, trends summaries, funnel conversions, a stale
+    note, and whether they are complete (what cut them, the limit, the query that ran and its page in PostHog)."""
+    key = results_key(item)
+    if item.get(key) is None:
+        return
+    ran = item.get("query") if key == "result" else context.arguments.get("query")
+    results = item[key] = summaries.whole(item[key])
+    step = summaries.interval(ran) or (summaries.SQL_INTERVAL if "columns" in item else None)
+    computed = summaries.moment(item.get("last_refresh"))
+    summaries.describe(results, step, computed or context.now, summaries.zone(item.get("timezone")))
+    item["stale"] = summaries.stale_note(step, computed, context.now, results)
+    cut_by, limit = summaries.cuts(item, results, ran)
+    rows = len(results) if isinstance(results, list) else None
+    item |= {"complete": not cut_by, "cut_by": cut_by, "rows": rows, "limit": limit}
+    if key == "results" and ran is not None:
+        item["query"] = ran
+        item["url"] = summaries.new_insight_url(context.host, context.project_id, ran)
+        item.pop("hogql", None)
 
 
 def ack(item: dict[str, Any], _: Context) -> None:
@@ -206,11 +233,16 @@ INSIGHT_DETAIL = Shape(
         "name",
         "derived_name",
         "description",
+        "complete",
+        "cut_by",
+        "rows",
+        "limit",
+        "last_refresh",
+        "stale",
         "query",
         "result",
         "hasMore",
         "columns",
-        "last_refresh",
         "query_status",
         "client_query_id",
         "resolved_date_range",
@@ -231,7 +263,7 @@ INSIGHT_DETAIL = Shape(
         "result": RESULT_ITEM,
         "query_status": Shape(keep=("id", "complete", "error", "error_message", "start_time", "end_time")),
     },
-    derive=(results_hint, running_query, insight_url),
+    derive=(results_hint, running_query, insight_url, answer),
     keep_empty=frozenset({"result"}),
 )
 
@@ -275,17 +307,25 @@ ACTIVITY = Shape(
 
 QUERY_RESULT = Shape(
     keep=(
+        "complete",
+        "cut_by",
+        "rows",
+        "limit",
+        "last_refresh",
+        "stale",
         "results",
         "columns",
         "hasMore",
         "note",
-        "last_refresh",
         "resolved_date_range",
         "query_status",
         "client_query_id",
+        "query",
+        "hogql",
+        "url",
     ),
     nested={"results": RESULT_ITEM, "query_status": INSIGHT_DETAIL.nested["query_status"]},
-    derive=(finished_computation, running_query, still_computing, default_row_limit),
+    derive=(finished_computation, running_query, still_computing, default_row_limit, answer),
     keep_empty=frozenset({"results"}),
 )
 
@@ -336,7 +376,10 @@ def fit_items(items: list[Any], frame: int, budget: int) -> int:
     return len(items)
 
 
-PROTECTED = frozenset({"id", "short_id", "name", "url", "note", "truncated", "client_query_id", "ok"})
+PROTECTED = frozenset(
+    {"id", "short_id", "name", "url", "note", "truncated", "client_query_id", "ok"}
+    | {"complete", "cut_by", "rows", "limit", "last_refresh", "stale"}
+)
 # The note names at most this many dropped fields, each cut to NOTE_NAME characters, so that it stays small.
 NOTE_NAMES = 5
 NOTE_NAME = 40
