@@ -101,6 +101,8 @@ class Tool:
     """How a blocking call waits for the computation it starts."""
     naming: tuple[n.Naming, ...] = ()
     """Names the result gains from other tools' listings, when the key holds their scopes."""
+    output_schema: Mapping[str, Any] | None = None
+    """The top-level fields every successful result conforms to (MCP outputSchema)."""
 
     @property
     def request(self) -> Request:
@@ -162,6 +164,24 @@ def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+_STRING: dict[str, Any] = {"type": "string"}
+_STRINGS: dict[str, Any] = {"type": "array", "items": _STRING}
+RESULTS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "complete": {"type": "boolean"},
+        "cut_by": _STRINGS,
+        "rows": {"type": "integer"},
+        "limit": {"type": "integer"},
+        "last_refresh": _STRING,
+        "stale": _STRING,
+        "url": _STRING,
+        "warnings": _STRINGS,
+    },
+}
+"""What results of insight-get, query-run and query-get declare about themselves: complete or cut and by what,
+rows and limit, when computed, whether stale, the page in PostHog; other fields are the results themselves."""
+
 NO_ELEMENT_IDS = "PostHog's API never returns element ids, so only an id known from elsewhere works."
 
 TOOLS: tuple[Tool, ...] = (
@@ -212,6 +232,7 @@ TOOLS: tuple[Tool, ...] = (
             "insight-get again without refresh for them, or insight-query-cancel with this client_query_id to stop it.",
         ),
         naming=(n.DASHBOARD_NAMES, n.UNKNOWN_EVENTS),
+        output_schema=RESULTS_SCHEMA,
     ),
     Tool(
         name="insight-create",
@@ -537,6 +558,7 @@ TOOLS: tuple[Tool, ...] = (
             "client_query_id for the results, or insight-query-cancel to stop it.",
         ),
         naming=(n.UNKNOWN_EVENTS,),
+        output_schema=RESULTS_SCHEMA,
     ),
     Tool(
         name="query-get",
@@ -553,6 +575,7 @@ TOOLS: tuple[Tool, ...] = (
         shape=s.QUERY_RESULT,
         toolset="insights",
         truncation_hint="Run a narrower query, or raise POSTHOG_MCP_RESPONSE_BUDGET.",
+        output_schema=RESULTS_SCHEMA,
     ),
     Tool(
         name="event-definitions-list",

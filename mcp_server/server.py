@@ -94,6 +94,7 @@ def mcp_tool(tool: Tool) -> types.Tool:
         title=tool.title,
         description=tool.description,
         input_schema=tool.input_schema,
+        output_schema=dict(tool.output_schema) if tool.output_schema is not None else None,
         annotations=annotations,
     )
 

@@ -142,7 +142,20 @@ QUERIES_AND_NAMES = ("query-run", "query-get", "event-definitions-list", "proper
 
 @pytest.mark.anyio
 async def test_the_query_and_discovery_tools_add_at_most_4800_characters_to_tools_list(fake: FakePostHog) -> None:
-    """About 1,200 Claude tokens: what the default toolset may grow by for them."""
+    """About 1,200 Claude tokens: what the default toolset may grow by for them (output schemas counted apart)."""
     listed = await _listed(fake)
-    added = [listed[name] for name in QUERIES_AND_NAMES]
+    added = [{k: v for k, v in listed[name].items() if k != "outputSchema"} for name in QUERIES_AND_NAMES]
     assert sum(len(json.dumps(tool, separators=(",", ":"))) for tool in added) <= 4800
+
+
+@pytest.mark.anyio
+async def test_the_result_tools_output_schemas_add_at_most_1000_characters_to_tools_list(fake: FakePostHog) -> None:
+    """About 250 Claude tokens for the three copies of the results schema (insight-get, query-run, query-get)."""
+    listed = await _listed(fake)
+    schemas = [tool["outputSchema"] for tool in listed.values() if "outputSchema" in tool]
+    assert sorted(name for name, tool in listed.items() if "outputSchema" in tool) == [
+        "insight-get",
+        "query-get",
+        "query-run",
+    ]
+    assert sum(len(json.dumps({"outputSchema": schema}, separators=(",", ":"))) for schema in schemas) <= 1000

@@ -62,7 +62,7 @@ async def test_insight_get_keeps_series_data_and_days_but_not_what_repeats_the_q
     fake.on("GET", "insights/12/", insight(12, result=[series()]))
     async with connect(fake) as client:
         (result,) = payload(await client.call_tool("insight-get", {"id": 12}))["result"]
-    assert set(result) == {"data", "days", "count", "label"}
+    assert set(result) == {"data", "days", "label", "summary"}
     assert result["days"][0] == "2026-11-01"
 
 

@@ -123,10 +123,18 @@ def _breakdown(source: dict[str, Any]) -> list[str]:
     return list(DATA["breakdowns"].get(str(breakdown), [f"{breakdown} value {n}" for n in (1, 2, 3)]))
 
 
-def trends(source: dict[str, Any], now: datetime) -> Computed:
-    """TrendsQuery: one series per node, or per node and breakdown value (shares 1/1, 1/2, 1/3 ... of the total)."""
-    buckets = grid(source, now)
-    display = str((source.get("trendsFilter") or {}).get("display") or "ActionsLineGraph")
+def previous_period(buckets: Grid) -> Grid:
+    """The as many buckets just before these (QueryPreviousPeriodDateRange: the period of the same length)."""
+    n = len(buckets.starts)
+    if buckets.interval == "month":
+        starts = [months_back(start, n) for start in buckets.starts]
+    else:
+        starts = [start - timedelta(days=BUCKET_DAYS[buckets.interval] * n) for start in buckets.starts]
+    shift = buckets.starts[0] - starts[0] if n else timedelta(0)
+    return Grid(buckets.interval, starts, buckets.date_from - shift, buckets.date_to - shift)
+
+
+def _period_series(source: dict[str, Any], buckets: Grid, display: str) -> list[dict[str, Any]]:
     values = _breakdown(source)
     weights = [1 / (rank + 1) for rank in range(len(values))]
     items = []
@@ -137,6 +145,22 @@ def trends(source: dict[str, Any], now: datetime) -> Computed:
         for value, weight in zip(values, weights, strict=True):
             share = [float(round(point * weight / sum(weights))) for point in data]
             items.append({**_series(node, order, share, buckets, display), "label": value, "breakdown_value": value})
+    return items
+
+
+def trends(source: dict[str, Any], now: datetime) -> Computed:
+    """TrendsQuery: one series per node, or per node and breakdown value (shares 1/1, 1/2, 1/3 ... of the total).
+
+    With compareFilter.compare, every series of the period comes first, marked compare_label "current", then
+    the same series over the previous period of the same length, marked "previous" (trends_query_runner.py).
+    """
+    buckets = grid(source, now)
+    display = str((source.get("trendsFilter") or {}).get("display") or "ActionsLineGraph")
+    items = _period_series(source, buckets, display)
+    if (source.get("compareFilter") or {}).get("compare"):
+        current = [{**item, "compare": True, "compare_label": "current"} for item in items]
+        earlier = _period_series(source, previous_period(buckets), display)
+        items = current + [{**item, "compare": True, "compare_label": "previous"} for item in earlier]
     resolved = {"date_from": iso(buckets.date_from), "date_to": iso(buckets.date_to)}
     return Computed(items, resolved_date_range=resolved)
 
@@ -153,6 +177,7 @@ def funnels(source: dict[str, Any], now: datetime) -> Computed:
             count = round(users if previous is None else min(previous / 2, users))
             step: dict[str, Any] = {"action_id": _event(node), "name": _label(node), "order": order, "count": count}
             step["average_conversion_time"] = None if previous is None else 3600.0 * order
+            step["median_conversion_time"] = None if previous is None else 2700.0 * order
             result.append({**step, **({"breakdown_value": [value]} if value else {})})
             previous = count
         return result
