@@ -325,9 +325,49 @@ async def test_signups_last_week_without_a_saved_insight_is_one_query_run(sandbo
     assert sent["body"] == {"query": query, "refresh": "async"}
     (row,) = result["results"]
     assert row["label"] == "signed_up"
-    assert row["count"] > 0
-    assert "filter" not in row and "action" not in row
+    assert row["summary"]["total"] == sum(row["data"]) > 0
+    assert "filter" not in row and "action" not in row and "count" not in row
     assert posthog_saw(sandbox, "POST", "/insights/") == []
+
+
+async def test_a_compared_trend_over_stdio_sums_up_against_posthogs_previous_period(sandbox: Sandbox) -> None:
+    sandbox.forget_requests()
+    query = {
+        "kind": "TrendsQuery",
+        "series": [{"kind": "EventsNode", "event": "$pageview"}],
+        "dateRange": {"date_from": "-14d"},
+        "compareFilter": {"compare": True},
+    }
+    async with server(sandbox) as client:
+        result = payload(await client.call_tool("query-run", {"query": query}))
+    (sent,) = posthog_saw(sandbox, "POST", "/query/")
+    assert sent["body"]["query"] == query
+    now, then = result["results"]
+    assert (now["compare_label"], then["compare_label"]) == ("current", "previous")
+    total, before = sum(now["data"]), sum(then["data"])
+    assert now["summary"]["total"] == total
+    assert now["summary"]["change"] == f"{round(100 * (total - before) / before, 1):+g}%"
+    assert now["summary"]["vs"] == "previous period"
+    # The range ends now, so its last day is still in progress and left out of last, min and max.
+    assert now["summary"]["in_progress"] == now["days"][-1]
+    assert now["summary"]["last"] == now["data"][-2]
+    assert (result["complete"], result["rows"]) == (True, 2)
+    assert result["query"] == query
+
+
+async def test_a_funnel_over_stdio_converts_each_step_with_its_median_time(sandbox: Sandbox) -> None:
+    query = {
+        "kind": "FunnelsQuery",
+        "series": [{"kind": "EventsNode", "event": e} for e in ("$pageview", "signed_up", "upgraded_plan")],
+    }
+    async with server(sandbox) as client:
+        result = payload(await client.call_tool("query-run", {"query": query}))
+    first, second, third = result["results"]
+    assert "from_first" not in first and "median_time" not in first
+    assert second["from_first"] == f"{round(100 * second['count'] / first['count'], 1):g}%"
+    assert third["from_previous"] == f"{round(100 * third['count'] / second['count'], 1):g}%"
+    # The sandbox's median times are 2,700 s per step (mcp_server/sandbox/results.py).
+    assert (second["median_time"], third["median_time"]) == ("45 min", "1.5 h")
 
 
 async def test_an_unknown_event_name_is_found_with_event_definitions_list_then_queried(sandbox: Sandbox) -> None:

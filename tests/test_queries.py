@@ -66,7 +66,7 @@ async def test_query_run_sends_the_bare_query_and_shapes_results_as_insight_get(
     assert sent.route == f"POST {PREFIX}query/"
     # Blocking is asked of PostHog as its asynchronous twin, so that a long computation can be read while it runs.
     assert sent.body == {"query": TRENDS, "refresh": "async"}
-    assert set(result) == {"results", "last_refresh"}
+    assert set(result) == {"complete", "rows", "results", "last_refresh", "query", "url"}
     (row,) = result["results"]
     assert row["data"] == series(7)["data"]
     assert "filter" not in row and "action" not in row
@@ -83,7 +83,11 @@ async def test_sql_results_come_as_columns_and_rows_without_a_note_when_the_sql_
     fake.on("POST", "query/", sql_reply(3, limit=None, more=False))
     async with connect(fake) as client:
         result = payload(await client.call_tool("query-run", {"query": {**SQL, "query": SQL["query"] + " LIMIT 3"}}))
-    assert result == {
+    assert {k: v for k, v in result.items() if k not in ("query", "url")} == {
+        "complete": False,
+        "cut_by": ["sql_limit"],
+        "rows": 3,
+        "limit": 3,
         "results": [["event_0", 1000], ["event_1", 999], ["event_2", 998]],
         "columns": ["event", "total"],
         "hasMore": False,

@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import jsonschema
 import pytest
 from mcp import Client
 
@@ -119,7 +118,8 @@ async def test_with_compare_the_change_is_against_posthogs_previous_period_serie
     previous = trend([8, 8, 8, 8, 8, 8, 8], before, compare=True, compare_label="previous", action=action)
     result = await run(fake, {**TRENDS, "compareFilter": {"compare": True}}, answer([current, previous]))
     now, then = result["results"]
-    assert now["summary"] == {"total": 75, "last": 15, "min": 10, "max": 15, "change": "+33.9%", "vs": "previous period"}
+    expected = {"total": 75, "last": 15, "min": 10, "max": 15, "change": "+33.9%", "vs": "previous period"}
+    assert now["summary"] == expected
     assert then["summary"] == {"total": 56, "last": 8, "min": 8, "max": 8}
 
 
@@ -158,14 +158,15 @@ async def test_funnel_steps_carry_conversions_from_the_first_and_previous_step_a
     ] == [
         {"count": 1000, "from_first": None, "from_previous": None, "median_time": None, "average_time": None},
         {"count": 400, "from_first": "40%", "from_previous": "40%", "median_time": "1.5 h", "average_time": "2 h"},
-        {"count": 100, "from_first": "10%", "from_previous": "25%", "median_time": "1.5 min", "average_time": "1.7 min"},
+        {"count": 100, "from_first": "10%", "from_previous": "25%", "median_time": "1.5 min"}
+        | {"average_time": "1.7 min"},
     ]
     assert all("median_conversion_time" not in s and "people" not in s for s in result["results"])
 
 
 async def test_a_funnel_broken_down_converts_each_values_steps_on_their_own(fake: FakePostHog) -> None:
-    chrome = [{**step(0, 10), "breakdown_value": ["Chrome"]}, {**step(1, 5, median=30.0), "breakdown_value": ["Chrome"]}]
-    safari = [{**step(0, 4), "breakdown_value": ["Safari"]}, {**step(1, 1, median=60.0), "breakdown_value": ["Safari"]}]
+    chrome = [{**s, "breakdown_value": ["Chrome"]} for s in (step(0, 10), step(1, 5, median=30.0))]
+    safari = [{**s, "breakdown_value": ["Safari"]} for s in (step(0, 4), step(1, 1, median=60.0))]
     query = {**FUNNEL, "breakdownFilter": {"breakdown": "$browser"}}
     result = await run(fake, query, answer([chrome, safari]))
     assert [[s.get("from_first") for s in steps] for steps in result["results"]] == [[None, "50%"], [None, "25%"]]
@@ -268,12 +269,11 @@ async def test_insight_get_says_when_its_numbers_were_computed_the_query_and_its
 
 
 async def _conforming(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    """A result the client accepted, checked again against the tool's listed outputSchema."""
+    """A result of a tool that lists an outputSchema: the SDK's client validates it and raises if it does not
+    conform (ClientSession.validate_tool_result)."""
     (listed,) = [t for t in (await client.list_tools()).tools if t.name == tool]
     assert listed.output_schema is not None
-    result = payload(await client.call_tool(tool, arguments))
-    jsonschema.validate(result, listed.output_schema)
-    return result
+    return payload(await client.call_tool(tool, arguments))
 
 
 RUNNING = {"id": "q-77", "complete": False, "error": False, "start_time": "2026-11-29T04:00:00Z"}

@@ -92,3 +92,29 @@ def test_hogql_columns_follow_the_select_list() -> None:
 @pytest.mark.parametrize("query", [{"kind": "EventsQuery"}, None])
 def test_kinds_without_a_model_give_no_rows(query: Any) -> None:
     assert compute(query, NOW).result in ([], None)
+
+
+def test_funnel_steps_give_average_and_median_conversion_times_in_seconds_null_on_the_first_step() -> None:
+    """posthog/hogql_queries/insights/funnels/base.py, _format_single_funnel: both times, null at step 0."""
+    steps = compute(viz("FunnelsQuery", series=[ev("$pageview"), ev("signed_up")]), NOW).result
+    assert [(s["average_conversion_time"], s["median_conversion_time"]) for s in steps] == [(None, None), (3600, 2700)]
+
+
+def test_a_compared_trend_gives_current_series_then_the_previous_periods_of_the_same_length() -> None:
+    """posthog/hogql_queries/insights/trends/trends_query_runner.py: setup_series puts every current series first,
+    then each again over the previous period; build_series_response marks them compare and compare_label."""
+    result = compute(trends(ev("$pageview"), ev("signed_up"), compareFilter={"compare": True}), NOW).result
+    assert [(s["label"], s["compare"], s["compare_label"]) for s in result] == [
+        ("$pageview", True, "current"),
+        ("signed_up", True, "current"),
+        ("$pageview", True, "previous"),
+        ("signed_up", True, "previous"),
+    ]
+    current, previous = result[0], result[2]
+    assert len(previous["days"]) == len(current["days"]) == 8
+    assert previous["days"][-1] == "2025-03-06" and current["days"][0] == "2025-03-07"
+
+
+def test_a_trend_without_compare_has_no_compare_fields() -> None:
+    series = compute(trends(ev("$pageview")), NOW).result[0]
+    assert "compare" not in series and "compare_label" not in series
