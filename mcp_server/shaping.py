@@ -171,7 +171,7 @@ def answer(item: dict[str, Any], context: Context) -> None:
     results = item[key] = summaries.whole(item[key])
     step = summaries.interval(ran) or (summaries.SQL_INTERVAL if "columns" in item else None)
     computed = summaries.moment(item.get("last_refresh"))
-    summaries.describe(results, step, computed or context.now, summaries.zone(item.get("timezone")))
+    summaries.describe(results, ran, step, computed or context.now, summaries.zone(item.get("timezone")))
     item["stale"] = summaries.stale_note(step, computed, context.now, results)
     cut_by, limit = summaries.cuts(item, results, ran)
     rows = len(results) if isinstance(results, list) else None

@@ -214,12 +214,19 @@ def convert_steps(steps: list[Any]) -> None:
         before = count
 
 
-def describe(results: Any, step: str | None, computed: datetime, tz: Any) -> None:
-    """Add summaries to trends series and conversions to funnel steps, in place; other results are left alone."""
+def describe(results: Any, query: Any, step: str | None, computed: datetime, tz: Any) -> None:
+    """Add summaries to trends series and conversions to funnel steps, in place; other results are left alone.
+
+    A query of another kind (stickiness, lifecycle, a funnel over time) is left alone too; without the query
+    (query-get), the results' shape decides.
+    """
+    kind = source(query).get("kind")
     if not isinstance(results, list) or not results:
         return
-    if any(_is_series(item) for item in results):
+    if kind in (None, "TrendsQuery") and any(_is_series(item) for item in results):
         summarise_series(results, step, computed, tz)
+    elif kind not in (None, "FunnelsQuery"):
+        return
     elif all(_is_step(item) for item in results):
         convert_steps(results)
     elif all(isinstance(group, list) and group and all(_is_step(s) for s in group) for group in results):

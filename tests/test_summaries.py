@@ -123,6 +123,18 @@ async def test_with_compare_the_change_is_against_posthogs_previous_period_serie
     assert then["summary"] == {"total": 56, "last": 8, "min": 8, "max": 8}
 
 
+async def test_series_of_other_insight_kinds_get_no_trends_summary(fake: FakePostHog) -> None:
+    """Stickiness counts users per number of days, and a funnel over time gives conversion rates per interval:
+    neither is a total over time."""
+    sticky = {"data": [40.0, 12.0, 3.0], "days": [1, 2, 3], "count": 55.0, "label": "signed_up"}
+    stickiness = await run(fake, {**TRENDS, "kind": "StickinessQuery"}, answer([sticky]))
+    assert stickiness["results"] == [{"data": [40, 12, 3], "days": [1, 2, 3], "count": 55, "label": "signed_up"}]
+    over_time = {"data": [25.0, 30.0], "days": WEEK[:2], "count": 2, "labels": ["1-Nov", "2-Nov"]}
+    fake.requests.clear()
+    funnel = await run(fake, {**FUNNEL, "funnelsFilter": {"funnelVizType": "trends"}}, answer([over_time]))
+    assert "summary" not in funnel["results"][0]
+
+
 async def test_whole_numbers_print_as_integers(fake: FakePostHog) -> None:
     fake.on("POST", "query/", answer([trend([1.0, 2.5, 3.0], WEEK[:3])]))
     async with connect(fake) as client:
