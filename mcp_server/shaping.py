@@ -145,14 +145,12 @@ def still_computing(item: dict[str, Any], _: Context) -> None:
         item["note"] = "Still computing: call query-get with this client_query_id for the results."
 
 
-MAX_SQL_ROWS = summaries.MAX_SQL_ROWS
-
-
 def default_row_limit(item: dict[str, Any], _: Context) -> None:
     """Say when PostHog capped SQL results at its default row limit (it does so for a query without LIMIT)."""
     limit = item.get("limit")
     if "columns" in item and isinstance(limit, int) and not isinstance(limit, bool):
-        more = f" More rows exist: add LIMIT (at most {MAX_SQL_ROWS}) to get them." if item.get("hasMore") else ""
+        most = summaries.MAX_SQL_ROWS
+        more = f" More rows exist: add LIMIT (at most {most}) to get them." if item.get("hasMore") else ""
         item["note"] = f"The SQL has no LIMIT, so PostHog returned at most its default of {limit} rows.{more}"
 
 

@@ -154,7 +154,12 @@ def summarise_series(items: list[Any], step: str | None, computed: datetime, tz:
     when the query compares (`vs`: "previous period"), otherwise the last complete interval against the one before
     it (`vs`: that interval's day).
     """
-    previous = {_pair_key(s): s for s in items if _is_series(s) and s.get("compare_label") == "previous"}
+    # Each previous-period series' total, read before any series loses its count to its summary.
+    previous = {
+        _pair_key(s): s.get("aggregated_value", s.get("count"))
+        for s in items
+        if _is_series(s) and s.get("compare_label") == "previous"
+    }
     for series in items:
         if not _is_series(series):
             continue
@@ -164,8 +169,8 @@ def summarise_series(items: list[Any], step: str | None, computed: datetime, tz:
             if series.get("count") == 0:
                 del series["count"]
             value = series["aggregated_value"]
-            if prior is not None and _number(value) and _number(prior.get("aggregated_value")):
-                summary = {"change": change(value, prior["aggregated_value"]), "vs": "previous period"}
+            if _number(prior) and _number(value):
+                summary = {"change": change(value, prior), "vs": "previous period"}
         else:
             data = [v if _number(v) else 0 for v in series["data"]]
             if not data:
@@ -181,8 +186,8 @@ def summarise_series(items: list[Any], step: str | None, computed: datetime, tz:
                 summary |= {"last": done[-1], "min": min(done), "max": max(done)}
             if ongoing:
                 summary["in_progress"] = days[-1]
-            if prior is not None and _number(prior.get("count")):
-                summary |= {"change": change(total, prior["count"]), "vs": "previous period"}
+            if _number(prior):
+                summary |= {"change": change(total, prior), "vs": "previous period"}
             elif series.get("compare_label") is None and len(done) > 1:
                 summary["change"] = change(done[-1], done[-2])
                 summary["vs"] = days[len(done) - 2] if days else "previous interval"

@@ -111,16 +111,24 @@ async def test_an_interval_still_in_progress_is_named_and_left_out_of_last_min_m
     }
 
 
+ACTION = {"order": 0, "custom_name": None}
+CURRENT = trend([10, 10, 10, 10, 10, 10, 15], WEEK, compare=True, compare_label="current", action=ACTION)
+PREVIOUS = trend(
+    [8] * 7, [f"2026-10-{day:02d}" for day in range(25, 32)], compare=True, compare_label="previous", action=ACTION
+)
+COMPARED = {**TRENDS, "compareFilter": {"compare": True}}
+
+
 async def test_with_compare_the_change_is_against_posthogs_previous_period_series(fake: FakePostHog) -> None:
-    action = {"order": 0, "custom_name": None}
-    before = [f"2026-10-{day:02d}" for day in range(25, 32)]
-    current = trend([10, 10, 10, 10, 10, 10, 15], WEEK, compare=True, compare_label="current", action=action)
-    previous = trend([8, 8, 8, 8, 8, 8, 8], before, compare=True, compare_label="previous", action=action)
-    result = await run(fake, {**TRENDS, "compareFilter": {"compare": True}}, answer([current, previous]))
-    now, then = result["results"]
+    now, then = (await run(fake, COMPARED, answer([CURRENT, PREVIOUS])))["results"]
     expected = {"total": 75, "last": 15, "min": 10, "max": 15, "change": "+33.9%", "vs": "previous period"}
     assert now["summary"] == expected
     assert then["summary"] == {"total": 56, "last": 8, "min": 8, "max": 8}
+
+
+async def test_a_previous_period_series_listed_first_is_still_compared(fake: FakePostHog) -> None:
+    _, now = (await run(fake, COMPARED, answer([PREVIOUS, CURRENT])))["results"]
+    assert (now["summary"]["change"], now["summary"]["vs"]) == ("+33.9%", "previous period")
 
 
 async def test_series_of_other_insight_kinds_get_no_trends_summary(fake: FakePostHog) -> None:
@@ -278,6 +286,23 @@ async def test_insight_get_says_when_its_numbers_were_computed_the_query_and_its
         "url": f"{HOST}/project/42/insights/Ab000012",
     }
     assert result["query"] == TRENDS_QUERY
+
+
+async def test_query_get_names_the_hogql_posthog_ran_since_the_query_itself_is_not_returned(
+    fake: FakePostHog,
+) -> None:
+    finished = {**sql_reply(2, limit=100, more=False), "hogql": "SELECT event, count() AS total FROM events LIMIT 101"}
+    fake.on("GET", "query/q-77/", {"query_status": {"id": "q-77", "complete": True, "results": finished}})
+    async with connect(fake) as client:
+        result = payload(await client.call_tool("query-get", {"client_query_id": "q-77"}))
+    assert (fake.tool_requests()[0].route, result["complete"], result["rows"], result["limit"]) == (
+        f"GET {PREFIX}query/q-77/",
+        True,
+        2,
+        100,
+    )
+    assert result["hogql"] == finished["hogql"]
+    assert "query" not in result and "url" not in result
 
 
 async def _conforming(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
