@@ -250,6 +250,7 @@ class Backend:
         position = walk.position
         page = pages.read_page(tool.page, tool.name, reply, limit, position)
         items = [tool.shape.apply(item, context) for item in page.items]
+        shared = tool.shape.shared(page.items, context)
         total, paged = len(items), tool.page is not pages.PageStyle.BARE
         page_size = (position.page_size or limit) if tool.page is pages.PageStyle.NUMBERED else None
         # Room for the longest cursor and the longest note this page could carry.
@@ -258,14 +259,16 @@ class Backend:
         # Room for the names of every item too; those of the items that fit are fewer.
         names = _names(named, page.items, context.arguments)
         frame = shaping.size(
-            {"results": [], "count": page.count, "next_cursor": longest_cursor, "truncated": longest, **names}
+            {"results": [], "count": page.count, "next_cursor": longest_cursor, "truncated": longest, **shared, **names}
         )
         kept = shaping.fit_items(items, frame, self.response_budget)
         items = items[:kept]
         if items and shaping.size(items[0]) + frame > self.response_budget:
             items[0] = shaping.fit_object(items[0], self.response_budget - frame, tool.truncation_hint)
         more = page.more or kept < len(page.items)
-        result: dict[str, Any] = {"results": items, "count": page.count, "next_cursor": None}
+        if kept < total:
+            shared = tool.shape.shared(page.items[:kept], context)
+        result: dict[str, Any] = {"results": items, "count": page.count, "next_cursor": None, **shared}
         naming.merge(result, _names(named, page.items[:kept], context.arguments))
         notes = [note for name, note in tool.empty_notes.items() if context.arguments.get(name) is not None]
         if notes and not page.items:

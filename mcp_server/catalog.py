@@ -189,8 +189,8 @@ TOOLS: tuple[Tool, ...] = (
         name="insights-list",
         title="List insights",
         description=(
-            "The project's saved insights, newest first, without queries or results (insight-get gives those). Dates "
-            "are YYYY-MM-DD or relative, like -7d."
+            "The project's saved insights, newest first, without queries or results (insight-get gives those). Items "
+            "leave out favorited: false and saved: true. Dates are YYYY-MM-DD or relative, like -7d."
         ),
         arguments=a.InsightsList,
         method="GET",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +38,14 @@ class Shape:
     derive: tuple[Derivation, ...] = ()
     keep_empty: frozenset[str] = frozenset()
     drop_unless: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    """Field -> its usual value, left out when the field holds it (the tool's description says which)."""
+    days: frozenset[str] = frozenset()
+    """Timestamps given as their day, YYYY-MM-DD (UTC)."""
+    user_ids: frozenset[str] = frozenset()
+    """User fields given as the user's id; a page names each of its users once, in `users`."""
+    url_template: Callable[[Context], str | None] | None = None
+    """For list items: their page in PostHog, given once per page as a template rather than as a url on each."""
 
     def apply(self, item: Any, context: Context) -> Any:
         """The shaped copy of one object (anything that is not an object passes through)."""
@@ -57,25 +66,73 @@ class Shape:
             value = shaped[name]
             if name in self.users:
                 value = user_summary(value)
+            elif name in self.user_ids:
+                value = _user_id(value)
+            elif name in self.days and isinstance(value, str) and DAY.match(value):
+                value = value[:10]
             elif name in self.nested:
                 sub = self.nested[name]
                 value = [sub.apply(v, context) for v in value] if isinstance(value, list) else sub.apply(value, context)
             if name not in self.keep_empty and _empty(value):
                 continue
+            if name in self.defaults and _same(value, self.defaults[name]):
+                continue
             result[name] = value
         return result
 
+    def shared(self, items: Sequence[Any], context: Context) -> dict[str, Any]:
+        """What a page gives once for these items (PostHog's): the url template, and the users they name."""
+        shared: dict[str, Any] = {}
+        if not items:
+            return shared
+        if self.url_template is not None and (template := self.url_template(context)):
+            shared["url_template"] = template
+        users: dict[str, str] = {}
+        for item in items:
+            for name in self.user_ids:
+                user = item.get(name) if isinstance(item, Mapping) else None
+                user_id = _user_id(user)
+                if isinstance(user, Mapping) and isinstance(user_id, int) and (label := _user_label(user)):
+                    users[str(user_id)] = label
+        if users:
+            shared["users"] = users
+        return shared
+
 
 def _empty(value: Any) -> bool:
-    return any(value is e or (type(value) is type(e) and value == e) for e in EMPTY)
+    return any(_same(value, e) for e in EMPTY)
+
+
+def _same(value: Any, usual: Any) -> bool:
+    return value is usual or (type(value) is type(usual) and value == usual)
+
+
+# An ISO 8601 timestamp's date part.
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _user_name(user: Mapping[str, Any]) -> str:
+    return " ".join(str(user.get(k) or "").strip() for k in ("first_name", "last_name")).strip()
+
+
+def _user_label(user: Mapping[str, Any]) -> str:
+    return _user_name(user) or str(user.get("email") or "")
+
+
+def _user_id(user: Any) -> Any:
+    """A user's id when it has one, else its summary."""
+    if isinstance(user, Mapping):
+        user_id = user.get("id")
+        if isinstance(user_id, int) and not isinstance(user_id, bool):
+            return user_id
+    return user_summary(user)
 
 
 def user_summary(user: Any) -> Any:
     """A PostHog user object reduced to id, name and email."""
     if not isinstance(user, Mapping):
         return user
-    name = " ".join(str(user.get(k) or "").strip() for k in ("first_name", "last_name")).strip()
-    summary = {"id": user.get("id"), "name": name, "email": user.get("email")}
+    summary = {"id": user.get("id"), "name": _user_name(user), "email": user.get("email")}
     return {k: v for k, v in summary.items() if not _empty(v)} or None
 
 
@@ -91,8 +148,15 @@ def query_kind(query: Any) -> str | None:
 
 def insight_url(item: dict[str, Any], context: Context) -> None:
     """Add the insight's page in the PostHog web app."""
-    if item.get("short_id") and context.project_id is not None:
-        item["url"] = f"{context.host}/project/{context.project_id}/insights/{item['short_id']}"
+    if item.get("short_id") and (template := insight_url_template(context)):
+        item["url"] = template.replace("{short_id}", item["short_id"])
+
+
+def insight_url_template(context: Context) -> str | None:
+    """The page of any insight in the PostHog web app, `{short_id}` standing for the insight's."""
+    if context.project_id is None:
+        return None
+    return f"{context.host}/project/{context.project_id}/insights/{{short_id}}"
 
 
 def name_or_derived(item: dict[str, Any], _: Context) -> None:
@@ -200,10 +264,12 @@ INSIGHT_SUMMARY = Shape(
         "created_at",
         "last_modified_at",
         "last_viewed_at",
-        "url",
     ),
-    users=frozenset({"created_by"}),
-    derive=(name_or_derived, kind_of_query, insight_url),
+    defaults={"favorited": False, "saved": True},
+    days=frozenset({"created_at", "last_modified_at", "last_viewed_at"}),
+    user_ids=frozenset({"created_by"}),
+    derive=(name_or_derived, kind_of_query),
+    url_template=insight_url_template,
 )
 
 # One series, funnel step, cohort or path of an insight's results; rows of SQL results pass through untouched.

@@ -116,6 +116,19 @@ async def test_a_page_cut_by_the_budget_says_how_many_fit_and_that_next_cursor_c
     assert compact(page) <= 3000
 
 
+async def test_a_page_cut_by_the_budget_names_only_the_creators_of_the_items_it_keeps() -> None:
+    everything = [
+        {**insight(n, basic=True), "created_by": {"id": n, "first_name": f"User {n}", "email": f"u{n}@hedgebox.net"}}
+        for n in range(1, 41)
+    ]
+    fake = FakePostHog().on("GET", "insights/", offset_pages(everything))
+    async with connect(fake, response_budget=3000) as client:
+        page = payload(await client.call_tool("insights-list", {"limit": 20}))
+    assert 0 < len(page["results"]) < 20
+    assert page["users"] == {str(item["created_by"]): f"User {item['created_by']}" for item in page["results"]}
+    assert compact(page) <= 3000
+
+
 async def test_a_page_within_the_budget_carries_no_note() -> None:
     fake = FakePostHog().on("GET", "insights/", offset_pages([insight(n, basic=True) for n in range(1, 6)]))
     async with connect(fake) as client:

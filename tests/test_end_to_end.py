@@ -65,7 +65,10 @@ async def test_stdio_process_initializes_lists_tools_and_calls_one(sandbox: Sand
         page = payload(await client.call_tool("insights-list", {"limit": 5}))
     assert len(page["results"]) == 5
     assert page["count"] >= 30
-    assert page["results"][0]["url"].startswith(f"{sandbox.url}/project/1/insights/")
+    first = page["results"][0]
+    assert page["url_template"].replace("{short_id}", first["short_id"]) == (
+        f"{sandbox.url}/project/1/insights/{first['short_id']}"
+    )
 
 
 async def test_an_insight_life_cycle(sandbox: Sandbox) -> None:

@@ -40,22 +40,57 @@ async def test_insights_list_asks_for_basic_insights_with_filters_and_returns_su
     assert result["count"] == 2
     assert result["next_cursor"] is None
     first = result["results"][0]
+    # favorited false and saved true are the usual values, left out; dates are days; the creator is named once.
     assert first == {
         "id": 1,
         "short_id": "Ab000001",
         "name": "Weekly signups 1",
         "kind": "TrendsQuery",
         "tags": ["growth", "weekly-review"],
-        "favorited": False,
-        "saved": True,
         "dashboards": [3, 9],
-        "created_by": {"id": 7, "name": "Ada Lovelace", "email": "ada@hedgebox.net"},
-        "created_at": "2026-10-01T09:30:00Z",
-        "last_modified_at": "2026-11-25T10:00:00Z",
-        "last_viewed_at": "2026-11-26T09:00:00Z",
-        "url": f"{HOST}/project/42/insights/Ab000001",
+        "created_by": 7,
+        "created_at": "2026-10-01",
+        "last_modified_at": "2026-11-25",
+        "last_viewed_at": "2026-11-26",
     }
     assert result["results"][1]["name"] == "Pageview count 3"
+    assert result["url_template"] == f"{HOST}/project/42/insights/{{short_id}}"
+    assert result["users"] == {"7": "Ada Lovelace"}
+
+
+async def test_insights_list_gives_only_the_unusual_favorited_and_saved_values(fake: FakePostHog) -> None:
+    usual, unusual = insight(1, basic=True), {**insight(2, basic=True), "favorited": True, "saved": False}
+    fake.on("GET", "insights/", offset_page([usual, unusual], 0, 20))
+    async with connect(fake) as client:
+        first, second = payload(await client.call_tool("insights-list", {}))["results"]
+    assert "favorited" not in first and "saved" not in first
+    assert (second["favorited"], second["saved"]) == (True, False)
+
+
+async def test_insights_list_names_each_creator_once_by_name_or_else_email(fake: FakePostHog) -> None:
+    nameless = {"id": 8, "first_name": "", "last_name": "", "email": "ops@hedgebox.net"}
+    items = [insight(1, basic=True), insight(2, basic=True), {**insight(3, basic=True), "created_by": nameless}]
+    fake.on("GET", "insights/", offset_page([*items, {**insight(4, basic=True), "created_by": None}], 0, 20))
+    async with connect(fake) as client:
+        result = payload(await client.call_tool("insights-list", {}))
+    assert [item.get("created_by") for item in result["results"]] == [7, 7, 8, None]
+    assert result["users"] == {"7": "Ada Lovelace", "8": "ops@hedgebox.net"}
+
+
+async def test_an_empty_insights_page_has_no_url_template_or_users(fake: FakePostHog) -> None:
+    fake.on("GET", "insights/", offset_page([], 0, 20))
+    async with connect(fake) as client:
+        result = payload(await client.call_tool("insights-list", {}))
+    assert result == {"results": [], "count": 0, "next_cursor": None}
+
+
+async def test_recently_viewed_insights_share_the_lists_url_template(fake: FakePostHog) -> None:
+    fake.on("GET", "insights/my_last_viewed/", [insight(5, basic=True)])
+    async with connect(fake) as client:
+        result = payload(await client.call_tool("insights-my-last-viewed", {}))
+    (only,) = result["results"]
+    assert "url" not in only
+    assert result["url_template"].replace("{short_id}", only["short_id"]) == f"{HOST}/project/42/insights/Ab000005"
 
 
 async def test_insight_get_keeps_series_data_and_days_but_not_what_repeats_the_query(fake: FakePostHog) -> None:
