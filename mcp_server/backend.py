@@ -20,7 +20,7 @@ from mcp_server import errors, naming, pages, shaping, summaries
 from mcp_server.accounts import Account
 from mcp_server.arguments import Arguments
 from mcp_server.catalog import BY_NAME, Request, Tool, Wait
-from mcp_server.posthog import MalformedReply, PostHogError, PostHogUnreachable, ReplyTooLarge
+from mcp_server.posthog import OFF_LOOP_BYTES, MalformedReply, PostHogError, PostHogUnreachable, ReplyTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,9 @@ class Backend:
             account.source,
         )
         try:
-            reply = await account.client.request(request.method, path, key=account.key, params=params, json_body=body)
+            reply, size = await account.client.request_sized(
+                request.method, path, key=account.key, params=params, json_body=body
+            )
         except PostHogError as exc:
             raise errors.from_posthog(exc, target) from None
         except PostHogUnreachable as exc:
@@ -121,13 +123,17 @@ class Backend:
             raise errors.reply_too_large(exc, target) from None
         except MalformedReply as exc:
             raise errors.malformed(exc, target) from None
-        pending = None
+        pending, polled = None, False
         if waits is not None and running_computation(reply) is not None:
             reply, pending = await self._wait(waits, reply, account, _Poll(project_id, in_path, target))
+            polled = True
         named = await self._listings(tool, _objects(tool, reply), data, account, project_id)
         context = shaping.Context(self.web_host, project_id, data, self.clock())
-        # A large reply takes a while to shape: off the event loop, so that other requests (even ping) go on.
-        result = await anyio.to_thread.run_sync(self._result, tool, reply, data, in_path, walk, context, named)
+        if size < OFF_LOOP_BYTES and not polled:
+            result = self._result(tool, reply, data, in_path, walk, context, named)
+        else:
+            # A large reply takes a while to shape: off the event loop, so that other requests (even ping) go on.
+            result = await anyio.to_thread.run_sync(self._result, tool, reply, data, in_path, walk, context, named)
         if pending is not None:
             result["note"] = pending
         return result

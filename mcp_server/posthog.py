@@ -29,6 +29,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})
 # PostHog's query failures (posthog/exceptions.py): 504 ClickHouseQueryTimeOut, 512 estimated execution too long.
 QUERY_FAILURES = frozenset({504, 512})
 DEFAULT_MAX_REPLY = 20_000_000
+# Replies of at least this many bytes are decoded and shaped off the event loop, so that other requests (even ping)
+# go on meanwhile; for smaller ones the thread hop costs more than the work.
+OFF_LOOP_BYTES = 64 * 1024
 # Enough of an error answer for its `detail`; the rest is not read.
 ERROR_BODY_LIMIT = 65_536
 # A Retry-After beyond a day (or inf, nan, negative) is no instruction a caller can follow.
@@ -257,7 +260,8 @@ async def _decoded(method: str, path: str, reply: _Reply) -> Any:
     if not reply.content:
         return None
     try:
-        # A reply of many megabytes takes a while to decode: off the event loop.
+        if len(reply.content) < OFF_LOOP_BYTES:
+            return decode(reply.content)
         return await anyio.to_thread.run_sync(decode, reply.content)
     except ValueError:
         raise MalformedReply(method, path, reply.status) from None
@@ -307,6 +311,19 @@ class PostHogClient:
         json_body: Any = None,
     ) -> Any:
         """Send the request and return the decoded JSON answer (None for an empty body)."""
+        answer, _ = await self.request_sized(method, path, key=key, params=params, json_body=json_body)
+        return answer
+
+    async def request_sized(
+        self,
+        method: str,
+        path: str,
+        *,
+        key: str,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+    ) -> tuple[Any, int]:
+        """As `request`, with the size of PostHog's answer in bytes."""
         request = self._http.build_request(
             method, path, params=params, json=json_body, headers={"Authorization": f"Bearer {key}"}
         )
@@ -316,7 +333,7 @@ class PostHogClient:
         while True:
             outcome = await self._attempt(request, path, safe, deadline)
             if isinstance(outcome, _Reply) and outcome.status < 300:
-                return await _decoded(method, path, outcome)
+                return await _decoded(method, path, outcome), len(outcome.content)
             failure = _failure(method, path, outcome, safe)
             await self._sleep(resends.wait(failure, deadline - self._clock()))
 

@@ -71,14 +71,13 @@ def success(result: dict[str, Any], secrets: Sequence[str] = ()) -> types.CallTo
     """A tool result: compact JSON text plus the same object as structured content, with any echo of a secret
     redacted (a secret holds no character JSON escapes, so the redacted text stays valid JSON).
 
-    Raises when the result cannot be written (for the caller to answer as a failure), so the writer never does.
+    Raises when the result cannot be written as JSON (for the caller to answer as a failure). The result came from
+    JSON, cut to a depth the SDK serialises, so once its text is written the SDK's writer can write it too.
     """
     text = shaping.dumps(result)
     if (clean := _utf8(errors.redact(text, secrets))) != text:
         text, result = clean, json.loads(clean)
-    answer = types.CallToolResult(content=[types.TextContent(type="text", text=text)], structured_content=result)
-    answer.model_dump_json(by_alias=True, exclude_none=True)
-    return answer
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], structured_content=result)
 
 
 def mcp_tool(tool: Tool) -> types.Tool:

@@ -12,6 +12,7 @@ import pytest
 
 from mcp_server import shaping
 from mcp_server.catalog import BY_NAME, TOOLS
+from mcp_server.posthog import OFF_LOOP_BYTES
 from tests.conftest import FakePostHog, connect, payload
 from tests.posthog_json import insight, series
 from tests.test_pages import offset_pages
@@ -100,6 +101,26 @@ async def test_ping_is_answered_while_a_large_reply_is_being_shaped(monkeypatch:
         ping_answered.set()
     assert outcome["ping answered during shaping"] is True
     assert compact(payload(outcome["call"])) <= 40_000
+
+
+@pytest.mark.parametrize(("points", "off_loop"), [(30, False), (24 * 365, True)])
+async def test_only_a_large_reply_is_decoded_and_shaped_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch, points: int, off_loop: bool
+) -> None:
+    hops: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(function: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(function, "__name__", ""))
+        return await run_sync(function, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    reply = insight(12, result=[series(points) for _ in range(5)])
+    assert (len(json.dumps(reply)) >= OFF_LOOP_BYTES) is off_loop
+    fake = FakePostHog().on("GET", "insights/12/", reply)
+    async with connect(fake) as client:
+        payload(await client.call_tool("insight-get", {"id": 12}))
+    assert hops == (["decode", "_result"] if off_loop else [])
 
 
 async def test_a_page_cut_by_the_budget_says_how_many_fit_and_that_next_cursor_continues() -> None:

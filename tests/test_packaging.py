@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import importlib.util
 import json
 import os
 import shutil
@@ -71,6 +72,13 @@ def test_every_module_imported_directly_is_a_declared_dependency(where: str) -> 
     declared = {canonicalize_name(Requirement(line).name) for line in requirements}
     imported = imported_distributions(paths)
     assert {module: sorted(dists) for module, dists in imported.items() if not dists & declared} == {}
+
+
+def test_sniffio_is_installed_so_httpcore_does_not_search_for_it_on_every_request() -> None:
+    # httpcore imports sniffio for each request it sends; a missing module is searched for anew every time.
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "sniffio" in {canonicalize_name(Requirement(line).name) for line in project["project"]["dependencies"]}
+    assert importlib.util.find_spec("sniffio") is not None
 
 
 @pytest.fixture(scope="module")
