@@ -28,7 +28,7 @@ MAX_ID = 2**63 - 1  # PostHog's ids are 64-bit signed integers: anything larger 
 # enforces them.
 ID_SCHEMA = {"type": "integer"}
 GUARD_ONLY = "x-guard-only"
-"""Schema marker: this field's length, count and pattern limits only guard the server (a model never comes near
+"""Schema marker: this field's length, count, pattern and lower limits only guard the server (a model never comes near
 them), so the schema the model sees leaves them out; validation still enforces them."""
 GUARD: dict[str, Any] = {GUARD_ONLY: True}
 # C0 control characters and DEL: PostHog stores text in Postgres, which refuses NUL, and none belongs in a name.
@@ -310,7 +310,7 @@ class InsightsList(Arguments):
         None,
         description="Default: newest first (with search, best matches first).",
     )
-    limit: int = Field(20, ge=1, le=500, description="Per page.")
+    limit: int = Field(20, ge=1, le=500, json_schema_extra=GUARD, description="Per page.")
     cursor: Cursor = None
 
     @model_validator(mode="after")
@@ -328,14 +328,15 @@ class InsightGet(Arguments):
     refresh: Refresh | None = Field(
         None,
         description=(
-            "force_cache (default): cached results only; blocking: compute stale ones first, waiting at most until the "
-            "call's deadline; async ones return at once. A computation still running comes back with a client_query_id "
-            "for insight-query-cancel (call again without refresh for results)."
+            "force_cache (default): cached results only; blocking: compute stale ones first, within the call's "
+            "deadline; async: return at once. A computation still running returns a client_query_id for "
+            "insight-query-cancel; call again without refresh for its results."
         ),
     )
     client_query_id: str | None = Field(
         None,
         pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        json_schema_extra=GUARD,
         description="Id for the computation an async refresh starts; generated when left out.",
     )
 
@@ -400,7 +401,7 @@ class InsightActivity(Arguments):
 
     id: InsightId
     include_values: bool = Field(False, description="Include each change's before and after values (bulky).")
-    limit: int = Field(20, ge=1, le=100, description="Per page.")
+    limit: int = Field(20, ge=1, le=100, json_schema_extra=GUARD, description="Per page.")
     cursor: Cursor = None
 
 
@@ -456,7 +457,10 @@ class QueryRun(Arguments):
         description="blocking: cached results if fresh, else computed now; async: return at once.",
     )
     client_query_id: str | None = Field(
-        None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Id for the computation; generated if left out."
+        None,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        json_schema_extra=GUARD,
+        description="Id for the computation; generated if left out.",
     )
 
 
@@ -472,7 +476,7 @@ class EventDefinitionsList(Arguments):
     search: Annotated[str, Field(max_length=200), NO_CONTROLS] | None = Field(
         None, json_schema_extra=GUARD, description="Words the event name contains (any case)."
     )
-    limit: int = Field(50, ge=1, le=500, description="Per page.")
+    limit: int = Field(50, ge=1, le=500, json_schema_extra=GUARD, description="Per page.")
     cursor: Cursor = None
 
 
@@ -494,7 +498,7 @@ class PropertyDefinitionsList(Arguments):
     event_names: list[Annotated[str, Field(min_length=1, max_length=400), NO_CONTROLS]] | None = Field(
         None, min_length=1, max_length=20, description="Only event properties seen with these events."
     )
-    limit: int = Field(50, ge=1, le=500, description="Per page.")
+    limit: int = Field(50, ge=1, le=500, json_schema_extra=GUARD, description="Per page.")
     cursor: Cursor = None
 
     @model_validator(mode="after")
@@ -508,14 +512,14 @@ class PropertyDefinitionsList(Arguments):
 class DashboardsList(Arguments):
     """Arguments of dashboards-list."""
 
-    limit: int = Field(100, ge=1, le=500, description="Per page.")
+    limit: int = Field(100, ge=1, le=500, json_schema_extra=GUARD, description="Per page.")
     cursor: Cursor = None
 
 
 class ElementsList(Arguments):
     """Arguments of elements-list."""
 
-    limit: int = Field(100, ge=1, le=1000, description="Per page.")
+    limit: int = Field(100, ge=1, le=1000, json_schema_extra=GUARD, description="Per page.")
     cursor: Cursor = None
 
 
@@ -569,7 +573,7 @@ class ElementsStats(Arguments):
     """Arguments of elements-stats-retrieve."""
 
     include: list[ClickEvent] | None = Field(
-        None, min_length=1, max_length=3, description="Event kinds to count (default all)."
+        None, min_length=1, max_length=3, json_schema_extra=GUARD, description="Event kinds to count (default all)."
     )
     date_from: DateText | None = Field(None, description="Start: YYYY-MM-DD or relative (default -7d).")
     date_to: DateText | None = Field(None, description="End (default now).")
@@ -585,7 +589,7 @@ class ElementsStats(Arguments):
     max_element_chain_depth: int | None = Field(
         None, ge=1, le=100, description="Elements kept per chain, clicked element first."
     )
-    limit: int = Field(50, ge=1, le=1000, description="Chains per page.")
+    limit: int = Field(50, ge=1, le=1000, json_schema_extra=GUARD, description="Chains per page.")
     cursor: Cursor = None
 
 

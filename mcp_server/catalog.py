@@ -120,7 +120,7 @@ class Tool:
         return int(self.input_schema["properties"]["limit"]["maximum"])
 
 
-GUARD_LIMITS = ("maxLength", "minLength", "maxItems", "minItems", "pattern")
+GUARD_LIMITS = ("maxLength", "minLength", "maxItems", "minItems", "pattern", "minimum")
 
 
 def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:

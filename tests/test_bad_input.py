@@ -153,6 +153,9 @@ CASES += [
     ("insight-create", {"query": TRENDS, "dashboards": list(range(1, 102))}, "dashboards:"),
     ("query-get", {"client_query_id": "x" * 65}, "client_query_id:"),
     ("elements-stats-retrieve", {"properties": [{}] * 21}, "properties:"),
+    ("elements-stats-retrieve", {"include": []}, "include:"),
+    ("query-run", {"query": TRENDS, "client_query_id": "a b"}, "client_query_id:"),
+    ("dashboards-list", {"limit": 0}, "limit:"),
 ]
 
 
