@@ -260,12 +260,14 @@ def cuts(item: Mapping[str, Any], rows: Any, query: Any) -> tuple[list[str], int
     node = source(query)
     rows = rows if isinstance(rows, list) else []
     if "columns" in item:
+        more = ["posthog_row_limit"] if item.get("hasMore") else []
         given = item.get("limit")
         if _number(given):
-            return (["posthog_row_limit"] if item.get("hasMore") else []), int(given)
+            return more, int(given)
         written = sql_limit(node.get("query") if node else item.get("hogql"))
-        if written is None:
-            return [], None
+        if written is None or more:
+            # An insight's SQL answer says whether PostHog held rows back (`hasMore`), not the limit it applied.
+            return more, None if written is None else min(written, MAX_SQL_ROWS)
         applied = min(written, MAX_SQL_ROWS)
         if len(rows) < applied:
             return [], applied

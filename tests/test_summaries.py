@@ -241,6 +241,21 @@ async def test_rows_cut_by_posthogs_default_row_limit_say_so(fake: FakePostHog) 
     assert "default of 100 rows" in result["note"]
 
 
+async def test_a_sql_insight_posthog_held_rows_back_from_says_its_row_limit_cut_it(fake: FakePostHog) -> None:
+    """An insight answers `hasMore` beside its SQL rows, not the paginator's limit (posthog/api/insight.py)."""
+    sql_viz = {"kind": "DataVisualizationNode", "source": SQL}
+    rows = [[f"event_{n}", n] for n in range(100)]
+    fake.on(
+        "GET",
+        "insights/5/",
+        {**insight(5, result=rows), "query": sql_viz, "columns": ["event", "total"]} | {"hasMore": True},
+    )
+    async with connect(fake) as client:
+        result = payload(await client.call_tool("insight-get", {"id": 5}))
+    assert (result["complete"], result["cut_by"], result["rows"]) == (False, ["posthog_row_limit"], 100)
+    assert "limit" not in result
+
+
 async def test_rows_that_reach_the_sqls_own_limit_say_it_cut_them(fake: FakePostHog) -> None:
     query = {**SQL, "query": SQL["query"] + " LIMIT 3"}
     result = await run(fake, query, sql_reply(3, limit=None, more=False))
