@@ -105,3 +105,11 @@ def test_the_architecture_map_names_every_module() -> None:
     text = (ROOT / "ARCHITECTURE.md").read_text()
     modules = sorted(path.name for path in (ROOT / "mcp_server").glob("*.py") if not path.name.startswith("__"))
     assert [name for name in modules if f"`{name}`" not in text and f" {name} " not in text] == []
+
+
+def test_the_readme_quotes_the_committed_benchmark_summary() -> None:
+    marker = "<!-- benchmark-summary: written by scripts/benchmark -->"
+    results = (ROOT / "docs" / "benchmarks.md").read_text()
+    quoted = README.split(marker)[1].split("<!-- end benchmark-summary -->")[0]
+    assert quoted == results.split(marker)[1].split("<!-- end benchmark-summary -->")[0]
+    assert "| figure | target | measured |" in quoted
