@@ -19,7 +19,7 @@ from benchmarks.floor import PROXY_TOOL
 from benchmarks.latency import OURS_MODULE, cold_start, launches, per_call, stdio
 from benchmarks.load import Call
 from benchmarks.processes import ours_over_http, proxy_over_http, server_env
-from benchmarks.profile import profile
+from benchmarks.profile import profiles
 from benchmarks.scale import scale_out
 from benchmarks.sizes import count_all, results, tools_list
 from benchmarks.throughput import insight_get, proxied_url, throughput
@@ -39,6 +39,7 @@ class Plan:
     load_rounds: int
     profile_clients: int
     profile_seconds: float
+    profile_rounds: int
     scale_levels: tuple[int, ...]
 
 
@@ -50,7 +51,8 @@ FULL = Plan(
     seconds=4.0,
     load_rounds=3,
     profile_clients=10,
-    profile_seconds=8.0,
+    profile_seconds=4.0,
+    profile_rounds=2,
     scale_levels=(10, 50),
 )
 QUICK = Plan(
@@ -62,6 +64,7 @@ QUICK = Plan(
     load_rounds=1,
     profile_clients=10,
     profile_seconds=1.0,
+    profile_rounds=1,
     scale_levels=(10,),
 )
 
@@ -104,20 +107,16 @@ async def measure(plan: Plan) -> report.Run:
             step("throughput over streamable HTTP, against the bare proxy")
             rows = await throughput(sandbox, fixtures, plan.levels, plan.seconds, plan.load_rounds)
             step("profile under load (py-spy)")
-            ours = await profile(
-                ours_over_http(stateless=True),
-                default_env,
-                insight_get(fixtures),
-                plan.profile_clients,
-                plan.profile_seconds,
-            )
             proxy_command = proxy_over_http(proxied_url(sandbox, fixtures), sandbox.keys["legacy"], stateless=True)
-            proxy = await profile(
-                proxy_command,
+            ours, proxy = await profiles(
+                [
+                    (ours_over_http(stateless=True), insight_get(fixtures)),
+                    (proxy_command, Call(PROXY_TOOL, {}, fixtures.trends_short_id)),
+                ],
                 default_env,
-                Call(PROXY_TOOL, {}, fixtures.trends_short_id),
                 plan.profile_clients,
                 plan.profile_seconds,
+                plan.profile_rounds,
             )
             step("scale-out: two stateless replicas behind Caddy")
             balanced = await scale_out(

@@ -69,17 +69,18 @@ async def spawn_to_tools_list(launch: Launch, module: Sequence[str], env: dict[s
 
 
 async def cold_start(env: dict[str, str], pairs: int) -> list[ColdStart]:
-    """Alternate the two servers, `pairs` times for each way of launching them, after one unmeasured pair."""
+    """Alternate the two servers (each going first in every other pair), `pairs` times for each way of launching
+    them, after one unmeasured pair."""
     measured = []
     for launch in launches():
         ours: list[float] = []
         minimal: list[float] = []
         for number in range(pairs + 1):
-            first = await spawn_to_tools_list(launch, OURS_MODULE, env)
-            second = await spawn_to_tools_list(launch, MINIMAL_MODULE, env)
+            order = [OURS_MODULE, MINIMAL_MODULE][:: -1 if number % 2 else 1]
+            took = {tuple(module): await spawn_to_tools_list(launch, module, env) for module in order}
             if number:  # the first pair warms the file cache and uv's
-                ours.append(first)
-                minimal.append(second)
+                ours.append(took[tuple(OURS_MODULE)])
+                minimal.append(took[tuple(MINIMAL_MODULE)])
         measured.append(
             ColdStart(
                 launch.label, rounds(ours), rounds(minimal), rounds([a / b for a, b in zip(ours, minimal, strict=True)])

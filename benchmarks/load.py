@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import anyio
@@ -132,3 +133,26 @@ async def warm(url: str, call: Call, calls: int = 3) -> None:
             answer = await session.call_tool(call.tool, dict(call.arguments))
             if answer.is_error:
                 raise RuntimeError(f"{url}: {call.tool} failed: {answer.content}")
+
+
+def merged(windows: Sequence[Window]) -> Window:
+    """Several windows of the same number of clients as one."""
+    whole = Window(windows[0].clients)
+    for window in windows:
+        whole.seconds += window.seconds
+        whole.latencies += window.latencies
+        whole.errors += window.errors
+        whole.failures += window.failures[: MAX_REASONS - len(whole.failures)]
+        whole.client_cpu += window.client_cpu
+        for pid, seconds in window.cpu.items():
+            whole.cpu[pid] = whole.cpu.get(pid, 0.0) + seconds
+    return whole
+
+
+async def alternately(
+    first: Callable[[], Awaitable[Window]], second: Callable[[], Awaitable[Window]]
+) -> tuple[Window, Window]:
+    """Measure in the order first, second, second, first, so that a drift in the machine's load falls on both."""
+    a = await first()
+    b = [await second(), await second()]
+    return merged([a, await first()]), merged(b)

@@ -8,15 +8,23 @@ import signal
 import tempfile
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.load import Call, drive, warm
-from benchmarks.processes import PY_SPY, children, fetched_tool, http_server
+from benchmarks.processes import PY_SPY, children, cpu_seconds, fetched_tool, http_server
 
 RATE = 200  # samples per second
 WARM_CALLS = 3
 TOP = 10
+NOT_OURS = "none (the SDK, the HTTP server, the event loop)"
+# The SDK's session and transport code, and the HTTP server's (the SDK's types are not among them).
+TRANSPORT = (
+    "/site-packages/mcp/",
+    "/site-packages/starlette/",
+    "/site-packages/sse_starlette/",
+    "/site-packages/uvicorn/",
+)
 FRAME = re.compile(r"^(?P<function>.*) \((?P<file>.*):\d+\)$")
 # (category, a path fragment of its files), first match wins.
 PACKAGES = (
@@ -50,46 +58,64 @@ def package(path: str) -> str:
     return "other"
 
 
+@dataclass
+class Samples:
+    """py-spy's samples of one server, counted three ways, and the calls and CPU time they were taken over."""
+
+    packages: Counter[str] = field(default_factory=Counter)
+    functions: Counter[str] = field(default_factory=Counter)
+    ours: Counter[str] = field(default_factory=Counter)
+    calls: int = 0
+    cpu_seconds: float = 0.0
+
+    def read(self, path: Path) -> None:
+        """Add py-spy's raw output (`frame;frame;... count` lines), imports left out."""
+        for line in path.read_text().splitlines():
+            stack, _, count_text = line.rpartition(" ")
+            frames = [match for frame in stack.split(";") if (match := FRAME.match(frame))]
+            if not frames or any(frame["file"].startswith("<frozen importlib") for frame in frames):
+                continue  # imports: start-up, not calls
+            count = int(count_text)
+            leaf = frames[-1]
+            self.packages[package(leaf["file"])] += count
+            self.functions[f"{leaf['function']} ({short(leaf['file'])})"] += count
+            self.ours[owner(work(frames))] += count
+
+    def profile(self) -> Profile:
+        """Shares of the samples, as shares of the CPU time per call the process was measured to use."""
+        scale = self.cpu_seconds * 1000 / self.calls / max(1, sum(self.packages.values()))
+        return Profile(
+            {name: count * scale for name, count in self.packages.most_common()},
+            {name: count * scale for name, count in self.functions.most_common(TOP)},
+            {name: count * scale for name, count in self.ours.most_common(TOP)},
+            (sum(self.packages.values()) - self.ours[NOT_OURS]) * scale,
+        )
+
+
 @dataclass(frozen=True)
 class Profile:
-    """CPU milliseconds per call holding the GIL: by the package and the function running when sampled (self time),
-    and by the deepest posthog-mcp function on the stack (time spent in it or in what it called)."""
+    """A server's CPU milliseconds per call: by the package and by the function running when sampled (self time),
+    and by the deepest posthog-mcp function on the stack (time in it and in what it called)."""
 
-    calls: int
     by_package: dict[str, float]
     by_function: dict[str, float]
     by_ours: dict[str, float]
+    in_ours: float
 
     @property
     def total(self) -> float:
         return sum(self.by_package.values())
 
 
-def read_samples(path: Path, calls: int) -> Profile:
-    """py-spy's raw output (`frame;frame;... count` lines) as milliseconds per call, imports left out."""
-    packages: Counter[str] = Counter()
-    functions: Counter[str] = Counter()
-    ours: Counter[str] = Counter()
-    for line in path.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack:
-            continue
-        count = int(count_text)
-        frames = [match for frame in stack.split(";") if (match := FRAME.match(frame))]
-        if not frames or any(frame["file"].startswith("<frozen importlib") for frame in frames):
-            continue  # imports: start-up, not calls
-        leaf = frames[-1]
-        packages[package(leaf["file"])] += count
-        functions[f"{leaf['function']} ({short(leaf['file'])})"] += count
-        mine = [frame for frame in work(frames) if "/mcp_server/" in frame["file"]]
-        ours[f"{mine[-1]['function']} ({short(mine[-1]['file'])})" if mine else "no posthog-mcp code"] += count
-    scale = 1000 / RATE / calls
-    return Profile(
-        calls,
-        {name: count * scale for name, count in packages.most_common()},
-        {name: count * scale for name, count in functions.most_common(TOP)},
-        {name: count * scale for name, count in ours.most_common(TOP)},
-    )
+def owner(frames: list[re.Match[str]]) -> str:
+    """The deepest posthog-mcp function on the stack, unless the SDK's transport runs beneath it (our ASGI guard
+    wraps every request, so what runs under it is the SDK's unless one of our handlers is deeper)."""
+    mine = [index for index, frame in enumerate(frames) if "/mcp_server/" in frame["file"]]
+    beneath = [frame["file"] for frame in frames[mine[-1] + 1 :]] if mine else []
+    if not mine or any(fragment in path for path in beneath for fragment in TRANSPORT):
+        return NOT_OURS
+    frame = frames[mine[-1]]
+    return f"{frame['function']} ({short(frame['file'])})"
 
 
 def work(frames: list[re.Match[str]]) -> list[re.Match[str]]:
@@ -114,12 +140,15 @@ def short(path: str) -> str:
     return path
 
 
-async def profile(command: Sequence[str], env: dict[str, str], call: Call, clients: int, seconds: float) -> Profile:
-    """Serve with `command` under py-spy, load it with `clients` clients for `seconds`, then stop it and read
-    where its CPU time went."""
+async def sample(
+    samples: Samples, command: Sequence[str], env: dict[str, str], call: Call, clients: int, seconds: float
+) -> None:
+    """Serve with `command` under py-spy, load it with `clients` clients for `seconds`, then stop it and add
+    its samples, calls and CPU time."""
     py_spy = fetched_tool(PY_SPY, "py-spy")
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "samples.txt"
+        # Only while a thread holds the GIL: threads waiting for work or for the GIL are not running Python.
         recorder = [
             py_spy,
             "record",
@@ -136,10 +165,25 @@ async def profile(command: Sequence[str], env: dict[str, str], call: Call, clien
         ]
         with http_server([*recorder, *command], env) as running:
             (server,) = children(running.pid)
+            started = cpu_seconds(server)
             await warm(running.url, call, WARM_CALLS)
             window = await drive(running.url, clients, seconds, call)
+            used = cpu_seconds(server) - started
             os.kill(server, signal.SIGTERM)
             running.process.wait(60)
         if window.errors:
-            raise RuntimeError(f"{window.errors} errors while profiling {command}")
-        return read_samples(out, window.calls + WARM_CALLS)
+            raise RuntimeError(f"{window.errors} errors while profiling {command}: {window.failures}")
+        samples.read(out)
+        samples.calls += window.calls + WARM_CALLS
+        samples.cpu_seconds += used
+
+
+async def profiles(
+    servers: Sequence[tuple[Sequence[str], Call]], env: dict[str, str], clients: int, seconds: float, round_count: int
+) -> list[Profile]:
+    """Profile each (command, call) in turn, `round_count` times, pooling each server's rounds."""
+    pooled = [Samples() for _ in servers]
+    for _ in range(round_count):
+        for samples, (command, call) in zip(pooled, servers, strict=True):
+            await sample(samples, command, env, call, clients, seconds)
+    return [samples.profile() for samples in pooled]

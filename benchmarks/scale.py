@@ -9,9 +9,10 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from benchmarks.load import Call, Window, drive, warm
+from benchmarks.load import Call, Window, alternately, drive, warm
 from benchmarks.processes import CADDY, fetched_tool, free_port, http_server, ours_over_http
 from benchmarks.stats import Figure, percentile, rounds
 
@@ -106,7 +107,8 @@ def balanced(clients: int, replicas: int, windows: list[Window], pids: tuple[int
 async def scale_out(
     env: dict[str, str], call: Call, levels: tuple[int, ...], seconds: float, round_count: int
 ) -> list[Balanced]:
-    """Two stateless replicas behind Caddy, against one replica behind the same Caddy, alternately."""
+    """Two stateless replicas behind Caddy, against one replica behind the same Caddy, alternately (`seconds` each,
+    in two halves)."""
     with ExitStack() as stack:
         replicas = [stack.enter_context(http_server(ours_over_http(stateless=True), env)) for _ in range(2)]
         upstreams = [replica.url.removeprefix("http://").removesuffix("/mcp") for replica in replicas]
@@ -115,10 +117,12 @@ async def scale_out(
         await warm(one, call)
         pids = tuple(replica.pid for replica in replicas)
         measured: dict[tuple[int, int], list[Window]] = {}
-        for number in range(round_count):
+        for _ in range(round_count):
             for clients in levels:
-                targets = [(2, both), (1, one)]
-                for count, url in targets if number % 2 == 0 else targets[::-1]:
-                    window = await drive(url, clients, seconds, call, watch=pids)
+                windows = await alternately(
+                    partial(drive, both, clients, seconds / 2, call, watch=pids),
+                    partial(drive, one, clients, seconds / 2, call, watch=pids),
+                )
+                for count, window in zip((2, 1), windows, strict=True):
                     measured.setdefault((clients, count), []).append(window)
     return [balanced(clients, count, windows, pids[:count]) for (clients, count), windows in sorted(measured.items())]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 
 from benchmarks.fixtures import Fixtures, request_to
 from benchmarks.floor import PROXY_TOOL
-from benchmarks.load import Call, Window, drive, warm
+from benchmarks.load import Call, Window, alternately, drive, warm
 from benchmarks.processes import http_server, ours_over_http, peak_rss_mib, proxy_over_http, server_env
 from benchmarks.stats import Figure, percentile, rounds
 from tests.sandbox_process import Sandbox
@@ -77,12 +78,13 @@ def cell(mode: str, clients: int, server: str, windows: list[tuple[Window, int, 
 async def throughput(
     sandbox: Sandbox, fixtures: Fixtures, levels: tuple[int, ...], seconds: float, round_count: int
 ) -> list[Row]:
-    """Each round starts both servers afresh in each mode and measures them alternately at each level, fewest
-    clients first (so a level's peak memory is the most the process held up to and through it)."""
+    """Each round starts both servers afresh in each mode and measures them alternately (`seconds` each, in two
+    halves) at each level, fewest clients first (so a level's peak memory is the most the process held up to and
+    through it)."""
     ours_call = insight_get(fixtures)
     measured: dict[tuple[str, int, str], list[tuple[Window, int, float]]] = defaultdict(list)
     env = server_env(sandbox)
-    for number in range(round_count):
+    for _ in range(round_count):
         for mode in ("stateless", "stateful"):
             stateless = mode == "stateless"
             with http_server(ours_over_http(stateless), env) as ours:
@@ -91,10 +93,12 @@ async def throughput(
                 with http_server(proxy_over_http(target, sandbox.keys["legacy"], stateless), env) as proxy:
                     proxy_call = Call(PROXY_TOOL, {}, fixtures.trends_short_id)
                     await warm(proxy.url, proxy_call)
-                    servers = [(OURS, ours, ours_call), (PROXY, proxy, proxy_call)]
                     for clients in levels:
-                        for name, running, call in servers if number % 2 == 0 else servers[::-1]:
-                            window = await drive(running.url, clients, seconds, call, watch=(running.pid,))
+                        windows = await alternately(
+                            partial(drive, ours.url, clients, seconds / 2, ours_call, watch=(ours.pid,)),
+                            partial(drive, proxy.url, clients, seconds / 2, proxy_call, watch=(proxy.pid,)),
+                        )
+                        for name, running, window in zip((OURS, PROXY), (ours, proxy), windows, strict=True):
                             measured[mode, clients, name].append((window, running.pid, peak_rss_mib(running.pid)))
     rows = []
     for mode in ("stateless", "stateful"):

@@ -65,7 +65,7 @@ def python_scripts() -> list[Path]:
 def test_every_module_imported_directly_is_a_declared_dependency(where: str) -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     requirements = project["project"]["dependencies"]
-    paths = [*(ROOT / "mcp_server").rglob("*.py"), *python_scripts()]
+    paths = [*(ROOT / "mcp_server").rglob("*.py"), *(ROOT / "benchmarks").rglob("*.py"), *python_scripts()]
     if where == "tests":
         requirements = requirements + project["dependency-groups"]["dev"]
         paths = list((ROOT / "tests").rglob("*.py"))
