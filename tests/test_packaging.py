@@ -52,7 +52,7 @@ def imported_distributions(paths: list[Path]) -> dict[str, set[str]]:
             if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names = [node.module]
             for module in (name.split(".")[0] for name in names):
-                if module not in sys.stdlib_module_names and module not in ("mcp_server", "tests"):
+                if module not in sys.stdlib_module_names and module not in ("mcp_server", "tests", "benchmarks"):
                     found[module] = {canonicalize_name(d) for d in provides.get(module, [])}
     return found
 
