@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import logging
 import string
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -27,6 +29,10 @@ log = logging.getLogger(__name__)
 PAGING_ARGUMENTS = frozenset({"limit", "cursor"})
 # The most a naming listing may add to a call (within its one deadline too): names are a courtesy, not the answer.
 NAMING_SECONDS = 10.0
+# How long a listing serves further calls by the same key: names change rarely, and a fresh listing on every call
+# would double the call's requests to PostHog. At most LISTINGS_KEPT listings are kept, the oldest dropped first.
+LISTING_SECONDS = 60.0
+LISTINGS_KEPT = 64
 
 Named = list[tuple[naming.Naming, naming.Listing]]
 
@@ -69,6 +75,7 @@ class Backend:
         self.web_host = web_host
         self.response_budget = response_budget
         self.clock = clock or (lambda: datetime.now(UTC))
+        self._listings_kept: OrderedDict[tuple[str, int, str], tuple[float, naming.Listing]] = OrderedDict()
 
     async def run(
         self, tool: Tool, args: Arguments, account: Account, request: Request | None = None
@@ -196,7 +203,20 @@ class Backend:
         return named
 
     async def _listing(self, lister: Tool, account: Account, project_id: int) -> naming.Listing | None:
-        """The lister's first page, as large as it allows; None when PostHog does not give it in time."""
+        """The lister's first page, as large as it allows, kept a while; None when PostHog does not give it in time."""
+        kept_as = (account.key, project_id, lister.name)
+        kept = self._listings_kept.get(kept_as)
+        if kept is not None and time.monotonic() - kept[0] < LISTING_SECONDS:
+            return kept[1]
+        listing = await self._fetch_listing(lister, account, project_id)
+        if listing is not None:
+            self._listings_kept.pop(kept_as, None)
+            self._listings_kept[kept_as] = (time.monotonic(), listing)
+            while len(self._listings_kept) > LISTINGS_KEPT:
+                self._listings_kept.popitem(last=False)
+        return listing
+
+    async def _fetch_listing(self, lister: Tool, account: Account, project_id: int) -> naming.Listing | None:
         assert lister.page is not None
         params = {**lister.fixed_params, **pages.request_params(lister.page, lister.max_limit, pages.Position())}
         path = f"/api/projects/{project_id}/{lister.path}"

@@ -58,6 +58,32 @@ async def test_insight_get_names_its_dashboards_from_one_listing_when_the_key_ma
     assert result["dashboard_names"] == {"3": "Product KPIs", "9": "Weekly review"}
 
 
+@pytest.mark.parametrize(("kept_for", "listings"), [(backend.LISTING_SECONDS, 1), (0.0, 2)])
+async def test_a_listing_serves_the_same_keys_next_calls_until_it_is_a_minute_old(
+    monkeypatch: pytest.MonkeyPatch, kept_for: float, listings: int
+) -> None:
+    monkeypatch.setattr(backend, "LISTING_SECONDS", kept_for)
+    fake = FakePostHog(scopes=WITH_DASHBOARDS).on("GET", "insights/11/", insight(11, result=[series()]))
+    fake.on("GET", "dashboards/", DASHBOARDS)
+    async with connect(fake) as client:
+        first = payload(await client.call_tool("insight-get", {"id": 11}))
+        second = payload(await client.call_tool("insight-get", {"id": 11}))
+    routes = [r.route for r in fake.tool_requests()]
+    assert routes.count(f"GET {PREFIX}insights/11/") == 2
+    assert routes.count(f"GET {PREFIX}dashboards/") == listings
+    assert first["dashboard_names"] == second["dashboard_names"] == {"3": "Product KPIs", "9": "Weekly review"}
+
+
+async def test_a_failed_listing_is_not_kept() -> None:
+    fake = FakePostHog(scopes=WITH_DASHBOARDS).on("GET", "insights/11/", insight(11, result=[series()]))
+    fake.on("GET", "dashboards/", httpx.Response(500))
+    async with connect(fake) as client:
+        payload(await client.call_tool("insight-get", {"id": 11}))
+        fake.on("GET", "dashboards/", DASHBOARDS)
+        named = payload(await client.call_tool("insight-get", {"id": 11}))
+    assert named["dashboard_names"] == {"3": "Product KPIs", "9": "Weekly review"}
+
+
 async def test_without_dashboard_read_no_listing_is_asked_for_and_ids_stay_bare() -> None:
     named, _ = await get_insight(WITH_DASHBOARDS, DASHBOARDS)
     result, fake = await get_insight(WITHOUT_DASHBOARDS, DASHBOARDS)
@@ -291,11 +317,12 @@ async def test_over_stdio_the_sandbox_names_dashboards_and_unknown_events_only_f
 ) -> None:
     typo = {**trends("signed_upp"), "dateRange": {"date_from": "-7d"}}
     async with stdio_server(sandbox, "legacy") as client:
-        (found,) = payload(await client.call_tool("insights-list", {"search": "Daily signups"}))["results"]
         sandbox.forget_requests()
+        (found,) = payload(await client.call_tool("insights-list", {"search": "Daily signups"}))["results"]
         named = payload(await client.call_tool("insight-get", {"id": found["id"]}))
         warned = payload(await client.call_tool("query-run", {"query": typo}))
     listings = [r["path"].rsplit("/", 2)[-2] for r in sandbox.requests() if r["method"] == "GET"]
+    # One dashboards listing names the list's and the insight's dashboards: it is kept a while.
     assert listings.count("dashboards") == 1 and listings.count("event_definitions") == 1
     assert named["dashboards"] == [1, 2]
     assert named["dashboard_names"] == {"1": "Product KPIs", "2": "Growth & acquisition"}
