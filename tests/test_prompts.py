@@ -8,13 +8,16 @@ from typing import Any
 
 import mcp_types as types
 import pytest
+from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from mcp_server.catalog import BY_NAME
 from mcp_server.prompts import PROMPTS
 from mcp_server.resources import TEMPLATE
 from tests.conftest import PREFIX, FakePostHog, connect
+from tests.http_server import running
 from tests.posthog_json import offset_page
+from tests.test_http import http_client
 
 pytestmark = pytest.mark.anyio
 
@@ -150,3 +153,15 @@ async def test_a_completion_posthog_fails_is_a_json_rpc_error_without_the_key(fa
             await client.complete(TEMPLATE_REF, {"name": "short_id", "value": "sign"})
     assert caught.value.error.code == types.INTERNAL_ERROR
     assert "phx_" not in json.dumps(caught.value.error.message)
+
+
+async def test_prompts_and_completions_work_over_streamable_http(fake: FakePostHog, mode: str) -> None:
+    fake.on("GET", "insights/", insights_page(insight("sgn12345", "Daily signups")))
+    async with running(fake) as url, Client(http_client(url), mode=mode) as client:
+        names = {p.name for p in (await client.list_prompts()).prompts}
+        completion = (await client.complete(EXPLAIN_REF, {"name": "short_id", "value": "signups"})).completion
+        prompt = await client.get_prompt("weekly-report")
+    assert names == {"explain-insight", "weekly-report", "page-clicks"}
+    assert completion.values == ["sgn12345"]
+    assert isinstance(prompt.messages[0].content, types.TextContent)
+    assert "insights-list with favorited=true" in prompt.messages[0].content.text
