@@ -240,11 +240,11 @@ class Backend:
         context: shaping.Context,
         named: Named,
     ) -> dict[str, Any]:
-        reply = shaping.clip_depth(reply)
         if tool.page is not None:
             return self._page(tool, reply, data.get("limit", 0), walk, context, named)
         if isinstance(reply, dict):
-            result = tool.shape.apply(reply, context)
+            # Clipped once shaped: what the shape leaves out is never walked.
+            result = shaping.clip_depth(tool.shape.apply(reply, context))
         elif reply is None and tool.empty_reply:
             # PostHog answers this write with no body: say what was done instead.
             result = {"ok": True}
@@ -275,7 +275,7 @@ class Backend:
         assert tool.page is not None
         position = walk.position
         page = pages.read_page(tool.page, tool.name, reply, limit, position)
-        items = [tool.shape.apply(item, context) for item in page.items]
+        items = [shaping.clip_depth(tool.shape.apply(item, context)) for item in page.items]
         shared = tool.shape.shared(page.items, context)
         total, paged = len(items), tool.page is not pages.PageStyle.BARE
         page_size = (position.page_size or limit) if tool.page is pages.PageStyle.NUMBERED else None

@@ -11,7 +11,8 @@ from typing import Any
 
 from mcp_server import errors, summaries
 
-EMPTY: tuple[Any, ...] = (None, "", [], {})
+# Empty values cost tokens and say nothing: None, and an empty string, list or object (never 0 or false).
+EMPTY_TYPES = (str, list, dict)
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ class Shape:
 
 
 def _empty(value: Any) -> bool:
-    return any(_same(value, e) for e in EMPTY)
+    # Exact types, so that 0 and false (whose type is neither) stay; it runs for every field of every item.
+    return value is None or (type(value) in EMPTY_TYPES and not value)
 
 
 def _same(value: Any, usual: Any) -> bool:
