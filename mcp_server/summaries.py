@@ -277,13 +277,26 @@ def cuts(item: Mapping[str, Any], rows: Any, query: Any) -> tuple[list[str], int
     return (["breakdown_limit"] if item.get("hasMore") else []), (int(limit) if _number(limit) else None)
 
 
+# What encodeURIComponent leaves as it is, beyond letters, digits and `_.-~`.
+URI_COMPONENT = "!*'()"
+
+
 def new_insight_url(host: str, project_id: int | None, query: Any) -> str | None:
-    """PostHog's page for an unsaved query (`urls.insightNew` in products/product_analytics/manifest.tsx)."""
+    """PostHog's page for an unsaved query: SQL opens in the SQL editor (`urls.sqlEditor` in
+    frontend/src/scenes/urls.ts, where `urls.insightNew` in products/product_analytics/manifest.tsx sends it),
+    any other query as a new insight."""
     node = source(query)
     if project_id is None or not node:
         return None
-    wrapper = "DataVisualizationNode" if node.get("kind") == "HogQLQuery" else "InsightVizNode"
-    state = json.dumps({"kind": wrapper, "source": node}, separators=(",", ":"))
+    if node.get("kind") == "HogQLQuery":
+        sql = node.get("query")
+        # Escaped as encodeURIComponent escapes it.
+        return (
+            f"{host}/project/{project_id}/sql?open_query={quote(sql, safe=URI_COMPONENT)}"
+            if isinstance(sql, str)
+            else None
+        )
+    state = json.dumps({"kind": "InsightVizNode", "source": node}, separators=(",", ":"))
     # Escaped as a fragment needs, `&`, `=` and `+` included: they would split PostHog's hash parameters.
     return f"{host}/project/{project_id}/insights/new#q={quote(state, safe=':,()*!$@/?')}"
 

@@ -223,11 +223,11 @@ async def test_complete_results_say_so_with_rows_the_query_and_its_page(fake: Fa
         "query": query,
     }
     assert "cut_by" not in result
-    assert result["url"].startswith(f"{HOST}/project/42/insights/new#q=")
-    assert json.loads(httpx.URL(result["url"]).fragment.removeprefix("q=")) == {
-        "kind": "DataVisualizationNode",
-        "source": query,
-    }
+    # urls.insightNew sends SQL to urls.sqlEditor: products/product_analytics/manifest.tsx, frontend/src/scenes/urls.ts
+    url = httpx.URL(result["url"])
+    assert url.path == "/project/42/sql"
+    assert url.params["open_query"] == query["query"]
+    assert "%20" in result["url"] and "+" not in result["url"]
 
 
 async def test_rows_cut_by_posthogs_default_row_limit_say_so(fake: FakePostHog) -> None:
