@@ -24,7 +24,10 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from mcp_server import backend
-from tests.conftest import PREFIX, FakePostHog, connect, payload
+from mcp_server.app import App
+from mcp_server.posthog import RetryPolicy
+from mcp_server.server import build_server
+from tests.conftest import PREFIX, FakePostHog, connect, payload, settings
 from tests.posthog_json import dashboard, event_definition, insight, offset_page, series
 from tests.sandbox_process import ROOT, Sandbox, sandbox_over_http, server_env
 
@@ -129,6 +132,24 @@ async def test_a_dashboard_listing_that_hangs_is_given_up_quickly(monkeypatch: p
     result, _ = await get_insight(WITH_DASHBOARDS, hang)
     assert time.monotonic() - started < 5
     assert result == without
+
+
+async def test_a_dashboard_listing_never_outlasts_the_calls_one_deadline() -> None:
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep(30)
+        return httpx.Response(200, json=DASHBOARDS)
+
+    fake = FakePostHog(scopes=WITH_DASHBOARDS).on("GET", "insights/11/", insight(11, result=[series()]))
+    fake.on("GET", "dashboards/", hang)
+    app = App.create(settings(), transport=httpx.MockTransport(fake.handle), policy=RetryPolicy(deadline=1.0))
+    started = time.monotonic()
+    try:
+        async with Client(build_server(app)) as client:
+            result = payload(await client.call_tool("insight-get", {"id": 11}))
+    finally:
+        await app.aclose()
+    assert time.monotonic() - started < backend.NAMING_SECONDS / 2
+    assert result["id"] == 11 and result["dashboards"] == [3, 9] and "dashboard_names" not in result
 
 
 async def test_insights_list_names_the_dashboards_once_per_page_with_one_listing() -> None:
