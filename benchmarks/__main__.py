@@ -44,9 +44,9 @@ class Plan:
 
 
 FULL = Plan(
-    start_pairs=10,
-    call_rounds=7,
-    calls_per_round=40,
+    start_pairs=12,
+    call_rounds=11,
+    calls_per_round=30,
     levels=(1, 10, 50),
     seconds=4.0,
     load_rounds=3,

@@ -128,3 +128,12 @@ def children(pid: int) -> list[int]:
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
                 found.append(int(entry.name))
     return found
+
+
+def sandbox_pid() -> int:
+    """The process id of the sandbox this process started (`posthog-mcp sandbox serve`)."""
+    for pid in children(os.getpid()):
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if b"sandbox" in command and b"serve" in command:
+            return pid
+    raise RuntimeError("the sandbox process was not found among this process's children")

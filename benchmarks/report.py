@@ -132,12 +132,12 @@ def summary(run: Run) -> str:
     for row in run.rows:
         if row.ours.mode == "stateless" and row.ours.clients >= 10:
             errors = row.ours.errors
-            cpu = row.ours.cpu_ms_per_call.median / row.proxy.cpu_ms_per_call.median
+            capacity = row.proxy.cpu_ms_per_call.median / row.ours.cpu_ms_per_call.median
             target(
                 f"streamable HTTP, stateless, {row.ours.clients} clients",
-                "0 errors, at least 0.9x the bare proxy's calls/s",
-                f"{ratio(row.ratio.median)} ({ratio(cpu)} its CPU per call), {errors} errors",
-                errors == 0 and row.ratio.median >= 0.9,
+                "0 errors; at least 0.9x the bare proxy's calls/s, and per server CPU-second",
+                f"{ratio(row.ratio.median)} its calls/s, {ratio(capacity)} per CPU-second, {errors} errors",
+                errors == 0 and min(row.ratio.median, capacity) >= 0.9,
             )
     for balanced in run.balanced:
         if balanced.replicas == 2:
@@ -243,7 +243,8 @@ def throughput(run: Run) -> str:
             "peak RSS MiB, posthog-mcp / proxy",
             "server CPU ms per call, posthog-mcp",
             "server CPU ms per call, proxy",
-            "client CPU ms per call",
+            "PostHog (sandbox) CPU ms per call, posthog-mcp / proxy",
+            "clients' CPU ms per call",
         ],
         [
             [
@@ -258,6 +259,7 @@ def throughput(run: Run) -> str:
                 f"{r.ours.peak_rss_mib:.0f} / {r.proxy.peak_rss_mib:.0f}",
                 r.ours.cpu_ms_per_call.show(2),
                 r.proxy.cpu_ms_per_call.show(2),
+                f"{r.ours.posthog_ms_per_call.median:.2f} / {r.proxy.posthog_ms_per_call.median:.2f}",
                 r.ours.client_ms_per_call.show(2),
             ]
             for r in run.rows
@@ -411,9 +413,12 @@ the trends insight over and over; before each window all clients connect, and th
 answered. The bare proxy (`benchmarks/floor.py`) is the SDK's `MCPServer` whose one tool is a single httpx GET of
 the URL this server requests for that call, started the same way (the project's Python, uvicorn, port 0). Both
 servers are started afresh for each mode and round and measured at 1, then 10, then 50 clients, so peak RSS
-(VmHWM) is the most each held through that level. CPU per call is read from /proc for the server process and
-for the benchmark's own process, which runs every client: on a small machine the clients, the server and
-PostHog share the cores.
+(VmHWM) is the most each held through that level. CPU per call is read from /proc for the server process, for
+PostHog (the sandbox) and for the benchmark's own process, which runs every client: on a small machine the
+clients, the server and PostHog share the cores. Calls per second also depend on how the machine's scheduler
+shares the cores with whatever else runs (a process with more runnable threads gets a larger share), so the
+summary holds the server to the proxy both in calls per second and in calls per CPU-second of the server
+process (the inverse ratio of CPU per call), which other work on the machine does not move.
 
 {throughput(run)}
 

@@ -9,7 +9,14 @@ from functools import partial
 from benchmarks.fixtures import Fixtures, request_to
 from benchmarks.floor import PROXY_TOOL
 from benchmarks.load import Call, Window, alternately, drive, warm
-from benchmarks.processes import http_server, ours_over_http, peak_rss_mib, proxy_over_http, server_env
+from benchmarks.processes import (
+    http_server,
+    ours_over_http,
+    peak_rss_mib,
+    proxy_over_http,
+    sandbox_pid,
+    server_env,
+)
 from benchmarks.stats import Figure, percentile, rounds
 from tests.sandbox_process import Sandbox
 
@@ -44,6 +51,7 @@ class Cell:
     peak_rss_mib: float
     cpu_ms_per_call: Figure
     client_ms_per_call: Figure
+    posthog_ms_per_call: Figure
     failures: tuple[str, ...]
 
 
@@ -56,8 +64,9 @@ class Row:
     ratio: Figure
 
 
-def cell(mode: str, clients: int, server: str, windows: list[tuple[Window, int, float]]) -> Cell:
-    """Pool the rounds of one cell: (window, server pid, peak resident MiB after it) for each round."""
+def cell(mode: str, clients: int, server: str, windows: list[tuple[Window, int, float]], posthog: int) -> Cell:
+    """Pool the rounds of one cell: (window, server pid, peak resident MiB after it) for each round; `posthog` is
+    the sandbox's process id."""
     latencies = [latency for window, _, _ in windows for latency in window.latencies]
     return Cell(
         mode,
@@ -71,6 +80,7 @@ def cell(mode: str, clients: int, server: str, windows: list[tuple[Window, int, 
         max(peak for _, _, peak in windows),
         rounds([window.cpu_ms_per_call(pid) for window, pid, _ in windows]),
         rounds([window.client_cpu * 1000 / max(window.calls, 1) for window, _, _ in windows]),
+        rounds([window.cpu_ms_per_call(posthog) for window, _, _ in windows]),
         tuple(reason for window, _, _ in windows for reason in window.failures),
     )
 
@@ -84,6 +94,7 @@ async def throughput(
     ours_call = insight_get(fixtures)
     measured: dict[tuple[str, int, str], list[tuple[Window, int, float]]] = defaultdict(list)
     env = server_env(sandbox)
+    posthog = sandbox_pid()
     for _ in range(round_count):
         for mode in ("stateless", "stateful"):
             stateless = mode == "stateless"
@@ -95,8 +106,8 @@ async def throughput(
                     await warm(proxy.url, proxy_call)
                     for clients in levels:
                         windows = await alternately(
-                            partial(drive, ours.url, clients, seconds / 2, ours_call, watch=(ours.pid,)),
-                            partial(drive, proxy.url, clients, seconds / 2, proxy_call, watch=(proxy.pid,)),
+                            partial(drive, ours.url, clients, seconds / 2, ours_call, watch=(ours.pid, posthog)),
+                            partial(drive, proxy.url, clients, seconds / 2, proxy_call, watch=(proxy.pid, posthog)),
                         )
                         for name, running, window in zip((OURS, PROXY), (ours, proxy), windows, strict=True):
                             measured[mode, clients, name].append((window, running.pid, peak_rss_mib(running.pid)))
@@ -106,6 +117,10 @@ async def throughput(
             ours_windows, proxy_windows = measured[mode, clients, OURS], measured[mode, clients, PROXY]
             ratios = [a.rate / b.rate for (a, _, _), (b, _, _) in zip(ours_windows, proxy_windows, strict=True)]
             rows.append(
-                Row(cell(mode, clients, OURS, ours_windows), cell(mode, clients, PROXY, proxy_windows), rounds(ratios))
+                Row(
+                    cell(mode, clients, OURS, ours_windows, posthog),
+                    cell(mode, clients, PROXY, proxy_windows, posthog),
+                    rounds(ratios),
+                )
             )
     return rows
