@@ -80,8 +80,10 @@ async def drive(url: str, clients: int, seconds: float, call: Call, watch: tuple
 
     async def client() -> None:
         nonlocal busy
+        phase = "connecting"
         try:
             async with Client(streamable_http_client(url), mode="legacy") as session:
+                phase = "calling"
                 arrive()
                 await go.wait()
                 while time.perf_counter() < deadline:
@@ -100,8 +102,9 @@ async def drive(url: str, clients: int, seconds: float, call: Call, watch: tuple
                     window.latencies.append((time.perf_counter() - started) * 1000)
                     if reason:
                         window.fail(reason)
+                phase = "closing"
         except Exception as exc:
-            window.fail(f"session: {type(exc).__name__}: {exc!r}")
+            window.fail(f"session, {phase}: {type(exc).__name__}: {exc!r}")
             if not go.is_set():
                 arrive()
 
