@@ -119,8 +119,9 @@ async def measure(plan: Plan) -> report.Run:
                 plan.profile_rounds,
             )
             step("scale-out: two stateless replicas behind Caddy")
+            balancer_errors: list[str] = []
             balanced = await scale_out(
-                default_env, insight_get(fixtures), plan.scale_levels, plan.seconds, plan.load_rounds
+                default_env, insight_get(fixtures), plan.scale_levels, plan.seconds, plan.load_rounds, balancer_errors
             )
     return report.Run(
         machine,
@@ -133,6 +134,7 @@ async def measure(plan: Plan) -> report.Run:
         ours,
         proxy,
         balanced,
+        balancer_errors,
         plan.profile_clients,
         time.monotonic() - started,
         plan is QUICK,

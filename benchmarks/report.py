@@ -12,6 +12,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from benchmarks.latency import ColdStart, PerCall
+from benchmarks.load import MAX_REASONS
 from benchmarks.profile import NOT_OURS, RATE, Profile
 from benchmarks.scale import Balanced
 from benchmarks.sizes import Listing, Result, Text
@@ -39,6 +40,7 @@ class Run:
     profile: Profile
     proxy_profile: Profile
     balanced: list[Balanced]
+    balancer_errors: list[str]
     profile_clients: int
     seconds: float
     quick: bool
@@ -360,6 +362,7 @@ def failures(run: Run) -> str:
         for b in run.balanced
         for reason in b.failures
     ]
+    seen += [("Caddy's log", error) for error in run.balancer_errors[:MAX_REASONS]]
     if not seen:
         return "No call failed under load."
     return "Calls that failed under load (first reasons):\n\n" + "\n".join(

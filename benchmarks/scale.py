@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import tempfile
@@ -35,9 +36,9 @@ http://127.0.0.1:{one} {{
 
 
 @contextmanager
-def caddy(upstreams: list[str]) -> Iterator[tuple[str, str]]:
+def caddy(upstreams: list[str], errors: list[str]) -> Iterator[tuple[str, str]]:
     """Caddy on two free ports of 127.0.0.1: round-robin over every upstream, and the first upstream alone.
-    Yields the two MCP URLs."""
+    Yields the two MCP URLs; on the way out, adds the errors Caddy logged to `errors`."""
     binary = fetched_tool(CADDY, "caddy")
     both, one = free_port(), free_port()
     with tempfile.TemporaryDirectory() as folder:
@@ -58,6 +59,20 @@ def caddy(upstreams: list[str]) -> Iterator[tuple[str, str]]:
             finally:
                 process.terminate()
                 process.wait(15)
+                errors += logged_errors(Path(folder) / "caddy.log")
+
+
+def logged_errors(log: Path) -> list[str]:
+    """The message and error of each line Caddy logged at level error."""
+    found = []
+    for line in log.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("level") == "error":
+            found.append(f"{entry.get('msg')}: {entry.get('error', '')}")
+    return found
 
 
 def listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -105,14 +120,14 @@ def balanced(clients: int, replicas: int, windows: list[Window], pids: tuple[int
 
 
 async def scale_out(
-    env: dict[str, str], call: Call, levels: tuple[int, ...], seconds: float, round_count: int
+    env: dict[str, str], call: Call, levels: tuple[int, ...], seconds: float, round_count: int, errors: list[str]
 ) -> list[Balanced]:
     """Two stateless replicas behind Caddy, against one replica behind the same Caddy, alternately (`seconds` each,
-    in two halves)."""
+    in two halves). Caddy's logged errors are added to `errors`."""
     with ExitStack() as stack:
         replicas = [stack.enter_context(http_server(ours_over_http(stateless=True), env)) for _ in range(2)]
         upstreams = [replica.url.removeprefix("http://").removesuffix("/mcp") for replica in replicas]
-        both, one = stack.enter_context(caddy(upstreams))
+        both, one = stack.enter_context(caddy(upstreams, errors))
         await warm(both, call, 4)
         await warm(one, call)
         pids = tuple(replica.pid for replica in replicas)
