@@ -246,6 +246,23 @@ def answer(item: dict[str, Any], context: Context) -> None:
         item.pop("hogql", None)
 
 
+def shared_days(item: dict[str, Any], _: Context) -> None:
+    """Series over the same days give them once, as `days` beside the results; those days then say the range
+    the numbers cover, so PostHog's `resolved_date_range` goes, and the completeness fields say what `hasMore` did."""
+    results = item.get(results_key(item))
+    if "complete" in item:
+        item.pop("hasMore", None)
+    if not isinstance(results, list) or not results:
+        return
+    days = [series.get("days") if isinstance(series, dict) else None for series in results]
+    if not isinstance(days[0], list) or any(other != days[0] for other in days):
+        return
+    for series in results:
+        del series["days"]
+    item["days"] = days[0]
+    item.pop("resolved_date_range", None)
+
+
 def ack(item: dict[str, Any], _: Context) -> None:
     """Mark a write PostHog acknowledged."""
     item["ok"] = True
@@ -276,12 +293,13 @@ INSIGHT_SUMMARY = Shape(
 
 # One series, funnel step, cohort or path of an insight's results; rows of SQL results pass through untouched.
 RESULT_ITEM = Shape(
-    # `filter` and `action` repeat the query, `labels` repeats `days`, and the people fields are links and lists
-    # this server cannot follow.
+    # `filter`, `action` and a funnel step's `type` repeat the query, `labels` repeats `days`, and the people
+    # fields are links and lists this server cannot follow.
     drop=frozenset(
         {
             "filter",
             "action",
+            "type",
             "labels",
             "people",
             "persons",
@@ -307,6 +325,7 @@ INSIGHT_DETAIL = Shape(
         "stale",
         "query",
         "result",
+        "days",
         "hasMore",
         "columns",
         "query_status",
@@ -329,7 +348,7 @@ INSIGHT_DETAIL = Shape(
         "result": RESULT_ITEM,
         "query_status": Shape(keep=("id", "complete", "error", "error_message", "start_time", "end_time")),
     },
-    derive=(results_hint, running_query, insight_url, answer),
+    derive=(results_hint, running_query, insight_url, answer, shared_days),
     keep_empty=frozenset({"result"}),
 )
 
@@ -380,6 +399,7 @@ QUERY_RESULT = Shape(
         "last_refresh",
         "stale",
         "results",
+        "days",
         "columns",
         "hasMore",
         "note",
@@ -391,7 +411,7 @@ QUERY_RESULT = Shape(
         "url",
     ),
     nested={"results": RESULT_ITEM, "query_status": INSIGHT_DETAIL.nested["query_status"]},
-    derive=(finished_computation, running_query, still_computing, default_row_limit, answer),
+    derive=(finished_computation, running_query, still_computing, default_row_limit, answer, shared_days),
     keep_empty=frozenset({"results"}),
 )
 

@@ -66,7 +66,7 @@ async def test_query_run_sends_the_bare_query_and_shapes_results_as_insight_get(
     assert sent.route == f"POST {PREFIX}query/"
     # Blocking is asked of PostHog as its asynchronous twin, so that a long computation can be read while it runs.
     assert sent.body == {"query": TRENDS, "refresh": "async"}
-    assert set(result) == {"complete", "rows", "results", "last_refresh", "query", "url"}
+    assert set(result) == {"complete", "rows", "results", "days", "last_refresh", "query", "url"}
     (row,) = result["results"]
     assert row["data"] == series(7)["data"]
     assert "filter" not in row and "action" not in row
@@ -90,7 +90,6 @@ async def test_sql_results_come_as_columns_and_rows_without_a_note_when_the_sql_
         "limit": 3,
         "results": [["event_0", 1000], ["event_1", 999], ["event_2", 998]],
         "columns": ["event", "total"],
-        "hasMore": False,
     }
 
 
@@ -99,7 +98,7 @@ async def test_posthogs_default_row_limit_is_stated_when_it_cut_the_rows(fake: F
     async with connect(fake) as client:
         result = payload(await client.call_tool("query-run", {"query": SQL}))
     assert len(result["results"]) == 100
-    assert result["hasMore"] is True
+    assert (result["complete"], result["cut_by"]) == (False, ["posthog_row_limit"])
     assert result["note"] == (
         "The SQL has no LIMIT, so PostHog returned at most its default of 100 rows. "
         "More rows exist: add LIMIT (at most 50000) to get them."

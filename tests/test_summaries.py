@@ -136,11 +136,27 @@ async def test_series_of_other_insight_kinds_get_no_trends_summary(fake: FakePos
     neither is a total over time."""
     sticky = {"data": [40.0, 12.0, 3.0], "days": [1, 2, 3], "count": 55.0, "label": "signed_up"}
     stickiness = await run(fake, {**TRENDS, "kind": "StickinessQuery"}, answer([sticky]))
-    assert stickiness["results"] == [{"data": [40, 12, 3], "days": [1, 2, 3], "count": 55, "label": "signed_up"}]
+    assert stickiness["results"] == [{"data": [40, 12, 3], "count": 55, "label": "signed_up"}]
+    assert stickiness["days"] == [1, 2, 3]
     over_time = {"data": [25.0, 30.0], "days": WEEK[:2], "count": 2, "labels": ["1-Nov", "2-Nov"]}
     fake.requests.clear()
     funnel = await run(fake, {**FUNNEL, "funnelsFilter": {"funnelVizType": "trends"}}, answer([over_time]))
     assert "summary" not in funnel["results"][0]
+
+
+async def test_series_over_the_same_days_give_them_once_beside_the_results(fake: FakePostHog) -> None:
+    uploads = trend([3.0, 4.0], WEEK[:2], label="uploaded_file")
+    reply = answer([trend([1.0, 2.0], WEEK[:2]), uploads], hasMore=False, resolved_date_range={"date_from": WEEK[0]})
+    result = await run(fake, TRENDS, reply)
+    assert result["days"] == WEEK[:2]
+    assert [set(series) for series in result["results"]] == [{"data", "label", "summary"}] * 2
+    # The days say the range, and `complete` says what hasMore did.
+    assert "resolved_date_range" not in result and "hasMore" not in result and result["complete"] is True
+
+
+async def test_series_over_different_days_keep_their_own(fake: FakePostHog) -> None:
+    now, then = (await run(fake, COMPARED, answer([CURRENT, PREVIOUS])))["results"]
+    assert (now["days"], then["days"]) == (CURRENT["days"], PREVIOUS["days"])
 
 
 async def test_whole_numbers_print_as_integers(fake: FakePostHog) -> None:

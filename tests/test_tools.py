@@ -96,9 +96,11 @@ async def test_recently_viewed_insights_share_the_lists_url_template(fake: FakeP
 async def test_insight_get_keeps_series_data_and_days_but_not_what_repeats_the_query(fake: FakePostHog) -> None:
     fake.on("GET", "insights/12/", insight(12, result=[series()]))
     async with connect(fake) as client:
-        (result,) = payload(await client.call_tool("insight-get", {"id": 12}))["result"]
-    assert set(result) == {"data", "days", "label", "summary"}
-    assert result["days"][0] == "2026-11-01"
+        got = payload(await client.call_tool("insight-get", {"id": 12}))
+    (result,) = got["result"]
+    assert set(result) == {"data", "label", "summary"}
+    # Series over the same days give them once, beside the results.
+    assert got["days"][0] == "2026-11-01"
 
 
 async def test_insight_get_returns_query_and_results_without_cache_or_permission_fields(fake: FakePostHog) -> None:

@@ -103,12 +103,60 @@ def counts(node: dict[str, Any], buckets: Grid) -> list[float]:
     return [float(round(per_day * share * BUCKET_DAYS[buckets.interval] * w)) for w in shape]
 
 
-def _series(node: dict[str, Any], order: int, data: list[float], buckets: Grid, display: str) -> dict[str, Any]:
-    action = {"id": _event(node), "type": "events", "order": order, "name": _label(node), "math": node.get("math")}
+def _filter(source: dict[str, Any], buckets: Grid) -> dict[str, Any]:
+    """The legacy filter TrendsQueryRunner._query_to_filter puts on every series (trends_query_runner.py)."""
+    legacy = {
+        "insight": "TRENDS",
+        "properties": source.get("properties"),
+        "filter_test_accounts": source.get("filterTestAccounts"),
+        "date_to": iso(buckets.date_to),
+        "date_from": iso(buckets.date_from),
+        "entity_type": "events",
+        "interval": buckets.interval,
+        **(source.get("trendsFilter") or {}),
+        **(source.get("breakdownFilter") or {}),
+    }
+    return {k: v for k, v in legacy.items() if v is not None}
+
+
+def _series(
+    node: dict[str, Any], order: int, data: list[float], buckets: Grid, source: dict[str, Any], display: str
+) -> dict[str, Any]:
+    # Every series repeats the whole range's buckets in `action.days` and the query in `filter`, as
+    # TrendsQueryRunner.build_series_response does (trends_query_runner.py).
+    action: dict[str, Any] = {
+        "days": [iso(start) for start in buckets.starts],
+        "id": _event(node),
+        "type": "events",
+        "order": order,
+        "name": _label(node),
+        "custom_name": node.get("custom_name"),
+        "math": node.get("math"),
+        "math_property": node.get("math_property"),
+        "math_hogql": node.get("math_hogql"),
+        "math_group_type_index": node.get("math_group_type_index"),
+        "properties": {},
+    }
+    legacy = _filter(source, buckets)
     if display in TOTAL_VALUE_DISPLAYS:
-        return {"data": [], "count": 0, "aggregated_value": sum(data), "label": _label(node), "action": action}
+        return {
+            "data": [],
+            "count": 0,
+            "aggregated_value": sum(data),
+            "label": _label(node),
+            "filter": legacy,
+            "action": action,
+        }
     labels, days = buckets.labels(), buckets.days()
-    return {"data": data, "labels": labels, "days": days, "count": sum(data), "label": _label(node), "action": action}
+    return {
+        "data": data,
+        "labels": labels,
+        "days": days,
+        "count": sum(data),
+        "label": _label(node),
+        "filter": legacy,
+        "action": action,
+    }
 
 
 def _nodes(source: dict[str, Any]) -> list[dict[str, Any]]:
@@ -141,10 +189,12 @@ def _period_series(source: dict[str, Any], buckets: Grid, display: str) -> list[
     for order, node in enumerate(_nodes(source)):
         data = counts(node, buckets)
         if not values:
-            items.append(_series(node, order, data, buckets, display))
+            items.append(_series(node, order, data, buckets, source, display))
         for value, weight in zip(values, weights, strict=True):
             share = [float(round(point * weight / sum(weights))) for point in data]
-            items.append({**_series(node, order, share, buckets, display), "label": value, "breakdown_value": value})
+            items.append(
+                {**_series(node, order, share, buckets, source, display), "label": value, "breakdown_value": value}
+            )
     return items
 
 
@@ -175,10 +225,19 @@ def funnels(source: dict[str, Any], now: datetime) -> Computed:
         for order, node in enumerate(_nodes(source)):
             users = sum(counts({**node, "math": "dau"}, buckets)) * weight
             count = round(users if previous is None else min(previous / 2, users))
-            step: dict[str, Any] = {"action_id": _event(node), "name": _label(node), "order": order, "count": count}
-            step["average_conversion_time"] = None if previous is None else 3600.0 * order
-            step["median_conversion_time"] = None if previous is None else 2700.0 * order
-            result.append({**step, **({"breakdown_value": [value]} if value else {})})
+            # FunnelBase._serialize_step and _format_single_funnel (funnels/base.py), field for field.
+            step: dict[str, Any] = {
+                "action_id": _event(node),
+                "name": _event(node),
+                "custom_name": node.get("custom_name"),
+                "order": order,
+                "people": [],
+                "count": count,
+                "type": "events",
+                "average_conversion_time": None if previous is None else 3600.0 * order,
+                "median_conversion_time": None if previous is None else 2700.0 * order,
+            }
+            result.append({**step, **({"breakdown": [value], "breakdown_value": [value]} if value else {})})
             previous = count
         return result
 

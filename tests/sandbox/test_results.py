@@ -118,3 +118,41 @@ def test_a_compared_trend_gives_current_series_then_the_previous_periods_of_the_
 def test_a_trend_without_compare_has_no_compare_fields() -> None:
     series = compute(trends(ev("$pageview")), NOW).result[0]
     assert "compare" not in series and "compare_label" not in series
+
+
+def test_trends_series_carry_posthogs_legacy_filter_and_full_action() -> None:
+    """posthog/hogql_queries/insights/trends/trends_query_runner.py, build_series_response: every series repeats
+    the range's buckets in action.days and the query as a legacy filter (_query_to_filter)."""
+    source = trends(ev("signed_up"), date_from="-3d", interval="day", trendsFilter={"display": "ActionsLineGraph"})
+    series = compute(source, NOW).result[0]
+    assert series["filter"] == {
+        "insight": "TRENDS",
+        "date_to": "2025-03-14T15:30:00.000000Z",
+        "date_from": "2025-03-11T00:00:00.000000Z",
+        "entity_type": "events",
+        "interval": "day",
+        "display": "ActionsLineGraph",
+    }
+    assert series["action"] == {
+        "days": [f"2025-03-{day}T00:00:00.000000Z" for day in (11, 12, 13, 14)],
+        "id": "signed_up",
+        "type": "events",
+        "order": 0,
+        "name": "signed_up",
+        "custom_name": None,
+        "math": "total",
+        "math_property": None,
+        "math_hogql": None,
+        "math_group_type_index": None,
+        "properties": {},
+    }
+
+
+def test_funnel_steps_carry_every_field_posthog_serialises() -> None:
+    """posthog/hogql_queries/insights/funnels/base.py, _serialize_step and _format_single_funnel."""
+    first, second = compute(viz("FunnelsQuery", series=[ev("signed_up"), ev("uploaded_file")]), NOW).result
+    assert set(first) == set(second) == {
+        "action_id", "name", "custom_name", "order", "people", "count", "type",
+        "average_conversion_time", "median_conversion_time",
+    }  # fmt: skip
+    assert (first["people"], first["type"], first["custom_name"]) == ([], "events", None)
