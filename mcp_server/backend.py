@@ -261,7 +261,7 @@ class Backend:
         # Results that say whether they are complete keep room to say that the budget cut them.
         result = shaping.fit_object(result, self.response_budget - summaries.RESERVE, tool.truncation_hint)
         summaries.close(result, shaping.results_key(result))
-        return result
+        return shaping.share_days(result)
 
     def _page(
         self,

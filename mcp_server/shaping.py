@@ -240,27 +240,35 @@ def answer(item: dict[str, Any], context: Context) -> None:
     cut_by, limit = summaries.cuts(item, results, ran)
     rows = len(results) if isinstance(results, list) else None
     item |= {"complete": not cut_by, "cut_by": cut_by, "rows": rows, "limit": limit}
+    # `complete` and `cut_by` say what PostHog's hasMore did.
+    item.pop("hasMore", None)
     if key == "results" and ran is not None:
         item["query"] = ran
         item["url"] = summaries.new_insight_url(context.host, context.project_id, ran)
         item.pop("hogql", None)
 
 
-def shared_days(item: dict[str, Any], _: Context) -> None:
-    """Series over the same days give them once, as `days` beside the results; those days then say the range
-    the numbers cover, so PostHog's `resolved_date_range` goes, and the completeness fields say what `hasMore` did."""
-    results = item.get(results_key(item))
-    if "complete" in item:
-        item.pop("hasMore", None)
+def share_days(result: dict[str, Any]) -> dict[str, Any]:
+    """Series over the same days give them once, as `days` right after the results; those days then say the
+    range the numbers cover, in place of PostHog's `resolved_date_range`.
+
+    Applied once the response budget has cut each series' data and days alike, so it only makes a result smaller.
+    """
+    key = results_key(result)
+    results = result.get(key)
     if not isinstance(results, list) or not results:
-        return
+        return result
     days = [series.get("days") if isinstance(series, dict) else None for series in results]
     if not isinstance(days[0], list) or any(other != days[0] for other in days):
-        return
-    for series in results:
-        del series["days"]
-    item["days"] = days[0]
-    item.pop("resolved_date_range", None)
+        return result
+    shared: dict[str, Any] = {}
+    for name, value in result.items():
+        if name == key:
+            shared[name] = [{k: v for k, v in series.items() if k != "days"} for series in results]
+            shared["days"] = days[0]
+        elif name != "resolved_date_range":
+            shared[name] = value
+    return shared
 
 
 def ack(item: dict[str, Any], _: Context) -> None:
@@ -325,7 +333,6 @@ INSIGHT_DETAIL = Shape(
         "stale",
         "query",
         "result",
-        "days",
         "hasMore",
         "columns",
         "query_status",
@@ -348,7 +355,7 @@ INSIGHT_DETAIL = Shape(
         "result": RESULT_ITEM,
         "query_status": Shape(keep=("id", "complete", "error", "error_message", "start_time", "end_time")),
     },
-    derive=(results_hint, running_query, insight_url, answer, shared_days),
+    derive=(results_hint, running_query, insight_url, answer),
     keep_empty=frozenset({"result"}),
 )
 
@@ -399,7 +406,6 @@ QUERY_RESULT = Shape(
         "last_refresh",
         "stale",
         "results",
-        "days",
         "columns",
         "hasMore",
         "note",
@@ -411,7 +417,7 @@ QUERY_RESULT = Shape(
         "url",
     ),
     nested={"results": RESULT_ITEM, "query_status": INSIGHT_DETAIL.nested["query_status"]},
-    derive=(finished_computation, running_query, still_computing, default_row_limit, answer, shared_days),
+    derive=(finished_computation, running_query, still_computing, default_row_limit, answer),
     keep_empty=frozenset({"results"}),
 )
 
