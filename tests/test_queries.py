@@ -23,7 +23,7 @@ from mcp_server.app import App
 from mcp_server.sandbox import DEMO_KEYS, DEMO_PROJECT_ID, create_app
 from mcp_server.server import build_server
 from tests.conftest import PREFIX, FakePostHog, connect, error_text, no_sleep, payload, settings
-from tests.posthog_json import offset_page, series
+from tests.posthog_json import dashboard, offset_page, series
 
 pytestmark = pytest.mark.anyio
 
@@ -242,26 +242,8 @@ async def test_event_names_with_person_properties_are_refused_without_a_request(
 
 
 async def test_dashboards_list_gives_ids_and_names(fake: FakePostHog) -> None:
-    dashboard = {
-        "id": 1,
-        "name": "Product KPIs",
-        "description": "",
-        "pinned": True,
-        "created_at": "2026-01-01T00:00:00Z",
-        "created_by": None,
-        "is_shared": False,
-        "deleted": False,
-        "creation_mode": "default",
-        "tags": [],
-        "restriction_level": 21,
-        "effective_restriction_level": 21,
-        "effective_privilege_level": 37,
-        "user_access_level": "editor",
-        "access_control_version": "v2",
-        "last_refresh": None,
-        "team_id": 42,
-    }
-    fake.on("GET", "dashboards/", offset_page([dashboard], 0, 100))
+    listed = {**dashboard(1, "Product KPIs"), "pinned": True}
+    fake.on("GET", "dashboards/", offset_page([listed], 0, 100))
     async with connect(fake) as client:
         result = payload(await client.call_tool("dashboards-list", {}))
     assert fake.tool_requests()[0].params == {"limit": "100", "offset": "0"}
