@@ -36,14 +36,20 @@ INSIGHT_SOURCES = ("TrendsQuery", "FunnelsQuery", "RetentionQuery", "PathsQuery"
 RESERVE = len(',"complete":false,"cut_by":["response_budget"]')
 
 
-def whole(value: Any) -> Any:
-    """The value with every whole float, however deep, as an integer (1.0 becomes 1)."""
+# Deeper than this, values are left as they are: shaping clips them at a shallower depth anyway.
+WHOLE_DEPTH = 100
+
+
+def whole(value: Any, levels: int = WHOLE_DEPTH) -> Any:
+    """The value with every whole float as an integer (1.0 becomes 1), down to `levels` deep."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    if not levels:
+        return value
     if isinstance(value, list):
-        return [whole(v) for v in value]
+        return [whole(v, levels - 1) for v in value]
     if isinstance(value, dict):
-        return {k: whole(v) for k, v in value.items()}
+        return {k: whole(v, levels - 1) for k, v in value.items()}
     return value
 
 

@@ -45,6 +45,16 @@ async def test_a_subtree_nested_300_levels_comes_back_cut_at_the_depth_limit_wit
     assert result["result"][0]["data"]["a"]["a"]["a"]["a"]["a"]["a"]["a"]["a"]["a"]["a"]["a"]["a"]
 
 
+@pytest.mark.parametrize("levels", [300, 900])
+async def test_results_nested_deep_but_decodable_are_summarised_and_cut_not_a_bug(levels: int) -> None:
+    """Results are walked (whole numbers, summaries) before the depth limit cuts them: the walk stops short."""
+    fake = FakePostHog().on("GET", "insights/12/", reply_with(levels, insight(12, result=[{"data": "HOLE"}])))
+    async with connect(fake) as client:
+        result = payload(await client.call_tool("insight-get", {"id": 12}))
+    assert depth(result) <= shaping.MAX_DEPTH
+    assert shaping.TOO_DEEP in json.dumps(result, ensure_ascii=False)
+
+
 async def test_a_reply_nested_5000_levels_is_an_error_result_saying_so() -> None:
     fake = FakePostHog().on("GET", "insights/12/", reply_with(5000, insight(12, result=[{"data": "HOLE"}])))
     async with connect(fake) as client:
