@@ -321,6 +321,10 @@ class InsightsList(Arguments):
         return self
 
 
+# A computation's id, as PostHog's query endpoint takes it (posthog/api/query.py).
+QUERY_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+
 class InsightGet(Arguments):
     """Arguments of insight-get."""
 
@@ -335,7 +339,7 @@ class InsightGet(Arguments):
     )
     client_query_id: str | None = Field(
         None,
-        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        pattern=QUERY_ID_PATTERN,
         json_schema_extra=GUARD,
         description="Id for the computation an async refresh starts; generated when left out.",
     )
@@ -426,7 +430,7 @@ class InsightGenerateMetadata(Arguments):
 QueryId = Annotated[
     str,
     Field(
-        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        pattern=QUERY_ID_PATTERN,
         json_schema_extra=GUARD,
         description="The client_query_id returned for the computation.",
     ),
@@ -458,7 +462,7 @@ class QueryRun(Arguments):
     )
     client_query_id: str | None = Field(
         None,
-        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        pattern=QUERY_ID_PATTERN,
         json_schema_extra=GUARD,
         description="Id for the computation; generated if left out.",
     )

@@ -23,7 +23,7 @@ from mcp_server.app import App
 from mcp_server.sandbox import DEMO_KEYS, DEMO_PROJECT_ID, create_app
 from mcp_server.server import build_server
 from tests.conftest import PREFIX, FakePostHog, connect, error_text, no_sleep, payload, settings
-from tests.posthog_json import dashboard, offset_page, series
+from tests.posthog_json import dashboard, event_definition, offset_page, series
 
 pytestmark = pytest.mark.anyio
 
@@ -183,20 +183,7 @@ async def test_query_run_needs_the_query_read_scope() -> None:
 
 
 async def test_event_definitions_list_searches_by_name_and_keeps_lean_items(fake: FakePostHog) -> None:
-    definition = {
-        "id": "0190a000-0000-7000-8000-000000000e01",
-        "name": "signed_up",
-        "created_at": "2026-01-03T10:00:00Z",
-        "last_seen_at": "2026-11-29T03:58:00Z",
-        "last_updated_at": "2026-11-29T03:58:00Z",
-        "tags": [],
-        "is_action": False,
-        "action_id": None,
-        "is_calculating": False,
-        "last_calculated_at": None,
-        "created_by": None,
-        "post_to_slack": False,
-    }
+    definition = event_definition("signed_up")
     fake.on("GET", "event_definitions/", offset_page([definition], 0, 50))
     async with connect(fake) as client:
         result = payload(await client.call_tool("event-definitions-list", {"search": "sign"}))
